@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Installs the Debian packages (once) and builds everything into build/ with ccache.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)" "$@"
