@@ -1,0 +1,111 @@
+#include "torcht1/phantom/PhantomGenerator.h"
+
+#include <cmath>
+#include <random>
+#include <stdexcept>
+
+#include "torcht1/phantom/MolliScheme.h"
+#include "torcht1/phantom/Tissue.h"
+
+namespace torcht1::phantom {
+
+namespace {
+
+bool insideEllipse(double x, double y, double cx, double cy, double rx, double ry) {
+  const double dx = (x - cx) / rx, dy = (y - cy) / ry;
+  return dx * dx + dy * dy <= 1.0;
+}
+
+/// Short-axis anatomy at normalised position (x, y) in [-1, 1]^2. `apex` runs from 0 at the
+/// base to 1 at the apex and shrinks the heart.
+TissueLabel anatomy(double x, double y, double apex) {
+  if (!insideEllipse(x, y, 0, 0, 0.88, 0.68)) return TissueLabel::Background;
+  if (!insideEllipse(x, y, 0, 0, 0.82, 0.62)) return TissueLabel::Fat;
+  const double shrink = 1.0 - 0.35 * apex;
+  const double hx = 0.12, hy = 0.02;  // left-ventricle centre
+  const double lvBlood = 0.13 * shrink, lvWall = 0.21 * shrink;
+  const double r = std::hypot(x - hx, y - hy);
+  if (r <= lvBlood) return TissueLabel::Blood;
+  if (r <= lvWall) return TissueLabel::Myocardium;
+  // Right ventricle: a crescent beside the septum.
+  if (insideEllipse(x, y, hx - 0.26 * shrink, hy + 0.02, 0.16 * shrink, 0.2 * shrink)) return TissueLabel::Blood;
+  if (insideEllipse(x, y, -0.45, -0.05, 0.24, 0.36) || insideEllipse(x, y, 0.52, -0.08, 0.22, 0.34)) {
+    return TissueLabel::Lung;
+  }
+  if (insideEllipse(x, y, -0.3, 0.45, 0.38, 0.16)) return TissueLabel::Liver;
+  return TissueLabel::Muscle;
+}
+
+}  // namespace
+
+PhantomGenerator::PhantomGenerator(PhantomOptions options) : options_(std::move(options)) {
+  if (options_.size < 8 || options_.size > 2048) throw std::invalid_argument("phantom size must be 8..2048");
+  if (options_.slices < 1 || options_.slices > 256) throw std::invalid_argument("phantom slices must be 1..256");
+  if (options_.noise && !(options_.snr > 0)) throw std::invalid_argument("phantom SNR must be > 0");
+  if (options_.scheme.empty()) options_.scheme = options_.postContrast ? "4(1)3(1)2" : "5(3)3";
+}
+
+Phantom PhantomGenerator::generate() const {
+  const MolliScheme scheme = MolliScheme::parse(options_.scheme);
+  std::mt19937_64 rng(options_.seed);
+  std::normal_distribution<double> gauss(0.0, 1.0);
+
+  Phantom ph;
+  ph.slices = options_.slices;
+  ph.samples = scheme.imageCount();
+  ph.rows = ph.cols = options_.size;
+  ph.scheme = scheme.name();
+  const int64_t voxels = ph.voxelsPerSlice();
+  constexpr double m0 = 1000.0;
+  const double myoA = m0 * tissue(TissueLabel::Myocardium).protonDensity *
+                      tissue(TissueLabel::Myocardium).t1StarRatio;
+  ph.noiseSigma = options_.noise ? myoA / options_.snr : 0.0;
+
+  ph.pixels.assign(ph.slices * ph.samples * voxels, 0.0f);
+  ph.times.resize(ph.slices * ph.samples);
+  ph.labels.assign(ph.slices * voxels, 0);
+  ph.t1.assign(ph.slices * voxels, 0.0f);
+  ph.t1star = ph.a = ph.b = ph.t1;
+
+  for (int64_t s = 0; s < ph.slices; ++s) {
+    // Each slice is its own breath-hold: its own heart rate and trigger timing.
+    const double heartRate = options_.heartRate + 4.0 * gauss(rng);
+    const double firstTi = 100.0 + 5.0 * static_cast<double>(s % 4);
+    const auto ti = scheme.inversionTimes(firstTi, 80.0, 60000.0 / heartRate, options_.rrJitter, rng);
+    for (int64_t i = 0; i < ph.samples; ++i) ph.times[s * ph.samples + i] = static_cast<float>(ti[i]);
+    const double apex = ph.slices > 1 ? static_cast<double>(s) / static_cast<double>(ph.slices - 1) : 0.0;
+
+    for (int64_t row = 0; row < ph.rows; ++row) {
+      for (int64_t col = 0; col < ph.cols; ++col) {
+        const double x = 2.0 * (static_cast<double>(col) + 0.5) / static_cast<double>(ph.cols) - 1.0;
+        const double y = 2.0 * (static_cast<double>(row) + 0.5) / static_cast<double>(ph.rows) - 1.0;
+        const int64_t v = row * ph.cols + col;
+        const TissueLabel label = anatomy(x, y, apex);
+        double signedSignal[64] = {0};
+        if (label != TissueLabel::Background) {
+          const Tissue& tis = tissue(label);
+          const double variation = 1.0 + 0.02 * std::sin(5.0 * x + 1.3 * static_cast<double>(s)) * std::cos(4.0 * y);
+          const double t1 = (options_.postContrast ? tis.t1Post : tis.t1Native) * variation;
+          const double t1star = tis.t1StarRatio * t1;
+          const double coil = 1.0 + 0.25 * x - 0.15 * y;  // smooth receive-coil sensitivity
+          const double a = m0 * tis.protonDensity * coil * tis.t1StarRatio;
+          const double b = a * (1.0 + t1 / t1star);
+          ph.labels[s * voxels + v] = static_cast<uint8_t>(label);
+          ph.t1[s * voxels + v] = static_cast<float>(t1);
+          ph.t1star[s * voxels + v] = static_cast<float>(t1star);
+          ph.a[s * voxels + v] = static_cast<float>(a);
+          ph.b[s * voxels + v] = static_cast<float>(b);
+          for (int64_t i = 0; i < ph.samples; ++i) signedSignal[i] = a - b * std::exp(-ti[i] / t1star);
+        }
+        for (int64_t i = 0; i < ph.samples; ++i) {
+          double value = std::abs(signedSignal[i]);
+          if (options_.noise) value = std::hypot(signedSignal[i] + ph.noiseSigma * gauss(rng), ph.noiseSigma * gauss(rng));
+          ph.pixels[(s * ph.samples + i) * voxels + v] = static_cast<float>(value);
+        }
+      }
+    }
+  }
+  return ph;
+}
+
+}  // namespace torcht1::phantom
