@@ -1,0 +1,84 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace torcht1::mapping {
+
+enum class Solver {
+  /// Default: variable-projection grid start with polarity restoration, then batched
+  /// Levenberg-Marquardt with per-voxel damping to the least-squares optimum.
+  VarProLM,
+  /// The TorchT1 paper's method: MSE loss and Adam, kept for fidelity and comparison.
+  Adam,
+};
+
+std::string toString(Solver solver);
+/// "varpro-lm" (alias "lm") or "adam"; throws FitError otherwise.
+Solver solverFromString(const std::string& name);
+
+/// Which voxels are fitted. A voxel is background when the largest of its samples is below
+/// `threshold` times the `percentile` quantile of that per-voxel maximum over the slice.
+/// Background voxels are not fitted and are written as 0 with status Background.
+struct MaskOptions {
+  bool enabled = true;
+  double threshold = 0.1;
+  double percentile = 0.99;
+};
+
+struct LevenbergMarquardtOptions {
+  int maxIterations = 40;
+  double initialDamping = 1e-3;
+  /// A voxel has converged when an accepted step changes no parameter by more than this
+  /// fraction of its value (or of the signal scale for linear parameters).
+  double stepTolerance = 1e-5;
+  /// Points of the log-spaced grid over the model's nonlinear parameter.
+  int gridPoints = 32;
+  /// Sign patterns tried for magnitude data: 0 (default) tries all, which makes the fit the
+  /// least-squares optimum; n > 0 tries n patterns around the sample of smallest magnitude.
+  int polarityCandidates = 0;
+  /// The sign pattern ranked second by the grid is refined too where its estimated residual
+  /// is within this factor of the refined residual of the first (see VarProInitializer).
+  double secondPatternFactor = 4.0;
+};
+
+/// Adam as in the TorchT1 paper. Every voxel starts from the model's typical values (MOLLI:
+/// A = 1, B = 2 times the voxel's largest sample, T1* = 1000 ms) and each parameter is
+/// optimised divided by that start value, so all are of order one. Fitting stops when the mean loss fell by less than `tolerance` (relative) over the last `window`
+/// iterations, or after `maxIterations`.
+struct AdamOptions {
+  double learningRate = 3e-4;
+  int maxIterations = 20000;
+  double tolerance = 1e-7;
+  int window = 100;
+};
+
+struct FitOptions {
+  /// "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
+  std::string device = "auto";
+  Solver solver = Solver::VarProLM;
+  /// Signal model by name: "molli" (default) or "t2" (mono-exponential decay).
+  std::string model = "molli";
+  /// Float64 tensors instead of float32 (slower; for validation).
+  bool doublePrecision = false;
+  /// Valid range of the mapped quantity (T1 for MOLLI), ms. Outside it: OutOfRange, written 0.
+  double validMin = 0.0;
+  double validMax = 5000.0;
+  /// Intra-op threads on the CPU; 0 means one per core.
+  int threads = 0;
+  /// On the CPU the batch is fitted in blocks of this many voxels: a block's tensors stay in
+  /// the processor's cache, which made element-wise work several times faster here than on
+  /// one batch of every voxel. On a GPU all voxels go in one batch.
+  int64_t cpuBlockVoxels = 65536;
+  /// Time each stage of the fit into FitResult::stageSeconds (waits for the device after
+  /// each stage, so leave it off in production).
+  bool profileStages = false;
+  MaskOptions mask;
+  LevenbergMarquardtOptions lm;
+  AdamOptions adam;
+
+  /// Throws FitError naming the first option that is out of range.
+  void validate() const;
+};
+
+}  // namespace torcht1::mapping

@@ -1,0 +1,57 @@
+#include "torcht1/mapping/FitOptions.h"
+
+#include <cmath>
+
+#include "torcht1/mapping/FitError.h"
+#include "torcht1/mapping/SignalModel.h"
+
+namespace torcht1::mapping {
+
+std::string toString(Solver solver) {
+  switch (solver) {
+    case Solver::VarProLM: return "varpro-lm";
+    case Solver::Adam: return "adam";
+  }
+  return "unknown";
+}
+
+Solver solverFromString(const std::string& name) {
+  if (name == "varpro-lm" || name == "lm") return Solver::VarProLM;
+  if (name == "adam") return Solver::Adam;
+  throw FitError("unknown solver '" + name + "' (expected varpro-lm or adam)");
+}
+
+void FitOptions::validate() const {
+  makeModel(model);  // throws for an unknown model
+  if (!(validMin < validMax)) {
+    throw FitError("valid range must have min < max, got " + std::to_string(validMin) + ".." +
+                   std::to_string(validMax));
+  }
+  if (cpuBlockVoxels < 64) throw FitError("cpu block must be >= 64 voxels, got " + std::to_string(cpuBlockVoxels));
+  if (threads < 0) throw FitError("threads must be >= 0, got " + std::to_string(threads));
+  if (!(mask.threshold >= 0 && mask.threshold < 1)) {
+    throw FitError("mask threshold must be in [0, 1), got " + std::to_string(mask.threshold));
+  }
+  if (!(mask.percentile > 0 && mask.percentile <= 1)) {
+    throw FitError("mask percentile must be in (0, 1], got " + std::to_string(mask.percentile));
+  }
+  if (lm.maxIterations < 1) throw FitError("lm max iterations must be >= 1");
+  if (!(lm.initialDamping > 0)) throw FitError("lm initial damping must be > 0");
+  if (!(lm.stepTolerance > 0 && lm.stepTolerance < 1)) {
+    throw FitError("lm step tolerance must be in (0, 1)");
+  }
+  if (lm.gridPoints < 3 || lm.gridPoints > 4096) {
+    throw FitError("lm grid points must be in 3..4096, got " + std::to_string(lm.gridPoints));
+  }
+  if (lm.polarityCandidates < 0) {
+    throw FitError("polarity candidates must be >= 0 (0 = all), got " +
+                   std::to_string(lm.polarityCandidates));
+  }
+  if (!(lm.secondPatternFactor >= 0)) throw FitError("lm second pattern factor must be >= 0");
+  if (!(adam.learningRate > 0)) throw FitError("adam learning rate must be > 0");
+  if (adam.maxIterations < 1) throw FitError("adam max iterations must be >= 1");
+  if (!(adam.tolerance >= 0)) throw FitError("adam tolerance must be >= 0");
+  if (adam.window < 1) throw FitError("adam window must be >= 1");
+}
+
+}  // namespace torcht1::mapping

@@ -1,0 +1,123 @@
+#include "torcht1/mapping/LevenbergMarquardtSolver.h"
+
+#include <algorithm>
+
+#include "torcht1/mapping/BatchedSpdSolver.h"
+#include "torcht1/mapping/FitError.h"
+#include "torcht1/mapping/ModelJacobian.h"
+
+namespace torcht1::mapping {
+
+namespace {
+
+constexpr double kMinDamping = 1e-12;
+constexpr double kMaxDamping = 1e10;  // a voxel whose damping grows past this cannot improve
+
+torch::Tensor residualSumOfSquares(const SignalModel& model, const std::vector<torch::Tensor>& params,
+                                   const torch::Tensor& y, const torch::Tensor& t, bool magnitude) {
+  return (predictImages(model, params, t, magnitude) - y).square().sum(0);
+}
+
+/// J^T J as [P, P, voxels] and J^T r as [P, voxels].
+std::pair<torch::Tensor, torch::Tensor> normalEquations(const torch::Tensor& jacobian,
+                                                        const torch::Tensor& residual) {
+  const int64_t p = jacobian.size(0);
+  torch::Tensor h = torch::empty({p, p, jacobian.size(2)}, jacobian.options());
+  torch::Tensor g = torch::empty({p, jacobian.size(2)}, jacobian.options());
+  for (int64_t a = 0; a < p; ++a) {
+    g[a] = (jacobian[a] * residual).sum(0);
+    for (int64_t b = 0; b <= a; ++b) {
+      torch::Tensor v = (jacobian[a] * jacobian[b]).sum(0);
+      h[a][b] = v;
+      if (a != b) h[b][a] = v;
+    }
+  }
+  return {h, g};
+}
+
+}  // namespace
+
+LevenbergMarquardtSolver::LevenbergMarquardtSolver(LevenbergMarquardtOptions options)
+    : options_(options) {
+  if (options_.maxIterations < 1) throw FitError("lm.max_iterations must be >= 1");
+  if (!(options_.initialDamping > 0)) throw FitError("lm.initial_damping must be > 0");
+  if (!(options_.stepTolerance > 0)) throw FitError("lm.step_tolerance must be > 0");
+}
+
+SolverSolution LevenbergMarquardtSolver::solve(const SignalModel& model, const torch::Tensor& y,
+                                               const torch::Tensor& t,
+                                               std::vector<torch::Tensor> start,
+                                               bool magnitude) const {
+  torch::NoGradGuard noGrad;
+  const int64_t nParams = static_cast<int64_t>(start.size());
+  const int64_t voxels = y.size(1);
+  const bool perVoxelTimes = t.size(1) == voxels && voxels != 1;
+
+  // Final values, written back as voxels converge.
+  std::vector<torch::Tensor> params;
+  for (auto& p : start) params.push_back(p.detach().clone());
+  torch::Tensor rss = residualSumOfSquares(model, params, y, t, magnitude);
+
+  // The working set: voxels still iterating, compacted as others converge.
+  torch::Tensor active = torch::arange(voxels, y.options().dtype(torch::kLong));
+  std::vector<torch::Tensor> theta = params;
+  torch::Tensor ya = y, ta = t, cost = rss.clone();
+  torch::Tensor damping = torch::full({voxels}, options_.initialDamping, y.options());
+  // Scale against which steps of linear parameters are judged: the voxel's signal level.
+  torch::Tensor signalScale = y.abs().amax(0);
+  std::vector<bool> isLinear(nParams, false);
+  for (int l : model.linearParameters()) isLinear[l] = true;
+
+  int iteration = 0;
+  while (iteration < options_.maxIterations && active.numel() > 0) {
+    ++iteration;
+    ModelEvaluation ev = predictImagesWithJacobian(model, theta, ta, magnitude);
+    auto [h, g] = normalEquations(ev.jacobian, ev.value - ya);
+
+    // Marquardt: scale the damping by the diagonal so that units do not matter.
+    torch::Tensor damped = h.clone();
+    for (int64_t a = 0; a < nParams; ++a) damped[a][a] = h[a][a] * (1 + damping) + 1e-30;
+    BatchedSpdSolver::Solution step = BatchedSpdSolver::solve(damped, -g);
+
+    std::vector<torch::Tensor> trial(nParams);
+    for (int64_t a = 0; a < nParams; ++a) trial[a] = theta[a] + step.x[a];
+    torch::Tensor trialCost = residualSumOfSquares(model, trial, ya, ta, magnitude);
+    torch::Tensor accept =
+        step.ok.logical_and(torch::isfinite(trialCost)).logical_and(trialCost <= cost);
+
+    torch::Tensor relativeStep = torch::zeros_like(cost);
+    for (int64_t a = 0; a < nParams; ++a) {
+      theta[a] = torch::where(accept, trial[a], theta[a]);
+      torch::Tensor scale = theta[a].abs();
+      if (isLinear[a]) scale = scale + signalScale;
+      relativeStep = torch::maximum(relativeStep, step.x[a].abs() / scale.clamp_min(1e-30));
+    }
+    cost = torch::where(accept, trialCost, cost);
+    damping = torch::where(accept, (damping * 0.1).clamp_min(kMinDamping), damping * 10);
+
+    // A step this small is at the precision of the arithmetic: the voxel has converged,
+    // whether or not rounding let the step lower the cost.
+    torch::Tensor done = (relativeStep <= options_.stepTolerance).logical_or(damping > kMaxDamping);
+    if (iteration == options_.maxIterations) done = torch::ones_like(done);
+    if (!done.any().item<bool>()) continue;
+
+    torch::Tensor finished = done.nonzero().squeeze(1);
+    torch::Tensor target = active.index_select(0, finished);
+    for (int64_t a = 0; a < nParams; ++a) {
+      params[a].index_copy_(0, target, theta[a].index_select(0, finished));
+    }
+    rss.index_copy_(0, target, cost.index_select(0, finished));
+
+    torch::Tensor keep = done.logical_not().nonzero().squeeze(1);
+    active = active.index_select(0, keep);
+    for (int64_t a = 0; a < nParams; ++a) theta[a] = theta[a].index_select(0, keep);
+    ya = ya.index_select(1, keep);
+    if (perVoxelTimes) ta = ta.index_select(1, keep);
+    cost = cost.index_select(0, keep);
+    damping = damping.index_select(0, keep);
+    signalScale = signalScale.index_select(0, keep);
+  }
+  return {params, rss, iteration};
+}
+
+}  // namespace torcht1::mapping

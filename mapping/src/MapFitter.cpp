@@ -1,0 +1,298 @@
+#include "torcht1/mapping/MapFitter.h"
+
+#include <malloc.h>
+
+#include <chrono>
+#include <limits>
+#include <mutex>
+#include <thread>
+
+#include <torch/torch.h>
+
+#include "torcht1/mapping/AdamSolver.h"
+#include "torcht1/mapping/BackgroundMask.h"
+#include "torcht1/mapping/BatchedSpdSolver.h"
+#include "torcht1/mapping/Device.h"
+#include "torcht1/mapping/FitError.h"
+#include "torcht1/mapping/LevenbergMarquardtSolver.h"
+#include "torcht1/mapping/ModelJacobian.h"
+#include "torcht1/mapping/SignalModel.h"
+#include "torcht1/mapping/VarProInitializer.h"
+
+namespace torcht1::mapping {
+
+namespace {
+
+/// Process-wide tuning, once. glibc hands tensors above 128 KiB to mmap and back on free, so
+/// every tensor operation on a slice page-faults its output in anew; keeping such blocks in
+/// the heap made an element-wise op on 3 x 65536 x 96 floats 4x faster here. LibTorch on
+/// Debian also starts with one intra-op thread.
+void tuneProcess(int threads) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
+  });
+  const int wanted = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (at::get_num_threads() != wanted) at::set_num_threads(wanted);
+}
+
+/// The default solver on a batch of voxels, sample-major `y` [samples, voxels] grouped by
+/// slice (`perSlice` voxels each, slice times `times` [slices, samples]), in blocks of at
+/// most `block` voxels. The sign pattern the start-up grid ranks first is refined with the
+/// smooth signed model for every voxel; the second-ranked one where the grid's estimate of
+/// its residual is within `secondPatternFactor` of the refined first residual. Per voxel the
+/// lower residual wins.
+SolverSolution fitVarProLM(const SignalModel& model, const FitOptions& options, const torch::Tensor& y,
+                           const torch::Tensor& t, const torch::Tensor& times, const std::vector<int64_t>& perSlice,
+                           int64_t block) {
+  const int64_t nParams = model.parameterCount();
+  const VarProInitializer initializer(options.lm.gridPoints, options.lm.polarityCandidates);
+  const LevenbergMarquardtSolver solver(options.lm);
+  std::vector<std::vector<torch::Tensor>> params(nParams);
+  int iterations = 0;
+
+  // Pending start-up results per candidate rank: sign-restored data, times, starts, estimates.
+  struct Pending {
+    std::vector<torch::Tensor> y, t, estimate;
+    std::vector<std::vector<torch::Tensor>> start;
+  };
+  std::vector<Pending> pending;
+  int64_t pendingVoxels = 0;
+  auto refine = [&](Pending& c, const torch::Tensor& subset) {
+    torch::Tensor yc = torch::cat(c.y, 1), tc = torch::cat(c.t, 1);
+    std::vector<torch::Tensor> start(nParams);
+    for (int64_t p = 0; p < nParams; ++p) start[p] = torch::cat(c.start[p]);
+    if (subset.defined()) {
+      yc = yc.index_select(1, subset);
+      tc = tc.index_select(1, subset);
+      for (auto& s : start) s = s.index_select(0, subset);
+    }
+    SolverSolution fitted = solver.solve(model, yc, tc, start, /*magnitude=*/false);
+    iterations = std::max(iterations, fitted.iterations);
+    return fitted;
+  };
+  auto flush = [&] {
+    if (pendingVoxels == 0) return;
+    SolverSolution best = refine(pending[0], torch::Tensor());
+    if (pending.size() > 1) {
+      torch::Tensor estimate = torch::cat(pending[1].estimate);
+      torch::Tensor subset = (estimate <= options.lm.secondPatternFactor * best.rss).nonzero().squeeze(1);
+      if (subset.numel() > 0) {
+        SolverSolution second = refine(pending[1], subset);
+        torch::Tensor better = second.rss < best.rss.index_select(0, subset);
+        for (int64_t p = 0; p < nParams; ++p) {
+          best.params[p].index_copy_(
+              0, subset, torch::where(better, second.params[p], best.params[p].index_select(0, subset)));
+        }
+      }
+    }
+    for (int64_t p = 0; p < nParams; ++p) params[p].push_back(best.params[p]);
+    pending.clear();
+    pendingVoxels = 0;
+  };
+
+  // Start-up runs never straddle slices (each slice has its own times).
+  int64_t offset = 0;
+  for (size_t s = 0; s < perSlice.size(); ++s) {
+    for (int64_t first = 0; first < perSlice[s]; first += block) {
+      const int64_t count = std::min(block, perSlice[s] - first);
+      torch::Tensor yr = y.narrow(1, offset + first, count);
+      auto starts = initializer.initialize(model, yr, times[static_cast<int64_t>(s)]);
+      pending.resize(starts.size());
+      for (size_t c = 0; c < starts.size(); ++c) {
+        pending[c].y.push_back(VarProInitializer::applyPattern(yr, starts[c].pattern));
+        pending[c].t.push_back(t.narrow(1, offset + first, count));
+        pending[c].estimate.push_back(starts[c].residual);
+        pending[c].start.resize(nParams);
+        for (int64_t p = 0; p < nParams; ++p) pending[c].start[p].push_back(starts[c].params[p]);
+      }
+      pendingVoxels += count;
+      if (pendingVoxels >= block) flush();
+    }
+    offset += perSlice[s];
+  }
+  flush();
+  SolverSolution solution;
+  for (int64_t p = 0; p < nParams; ++p) solution.params.push_back(torch::cat(params[p]));
+  solution.iterations = iterations;
+  return solution;
+}
+
+std::vector<float> toVector(const torch::Tensor& t) {
+  torch::Tensor c = t.to(torch::kCPU, torch::kFloat32).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+}  // namespace
+
+struct MapFitter::Impl {
+  FitOptions options;
+  torch::Device device{torch::kCPU};
+  std::unique_ptr<SignalModel> model;
+  torch::Dtype dtype = torch::kFloat32;
+};
+
+MapFitter::MapFitter(FitOptions options) : impl_(std::make_unique<Impl>()) {
+  options.validate();
+  impl_->options = options;
+  impl_->device = resolveDevice(options.device);
+  impl_->model = makeModel(options.model);
+  impl_->dtype = options.doublePrecision ? torch::kFloat64 : torch::kFloat32;
+  tuneProcess(options.threads);
+}
+
+MapFitter::~MapFitter() = default;
+MapFitter::MapFitter(MapFitter&&) noexcept = default;
+MapFitter& MapFitter::operator=(MapFitter&&) noexcept = default;
+
+const FitOptions& MapFitter::options() const { return impl_->options; }
+std::string MapFitter::device() const { return deviceName(impl_->device); }
+
+FitResult MapFitter::fit(const FitInput& input) const {
+  const SignalModel& model = *impl_->model;
+  const FitOptions& options = impl_->options;
+  const int64_t nParams = model.parameterCount();
+  input.validate(std::max<int64_t>(3, nParams));
+  tuneProcess(options.threads);
+  torch::NoGradGuard noGrad;
+  const auto started = std::chrono::steady_clock::now();
+  std::map<std::string, double> stageSeconds;
+  auto stageStart = started;
+  auto endStage = [&](const char* name, const torch::Tensor& last) {
+    if (!options.profileStages) return;
+    if (last.defined() && last.numel() > 0) last.sum().item<double>();  // wait for the device
+    const auto now = std::chrono::steady_clock::now();
+    stageSeconds[name] += std::chrono::duration<double>(now - stageStart).count();
+    stageStart = now;
+  };
+
+  const int64_t slices = input.slices, samples = input.samples, voxels = input.voxelsPerSlice();
+  auto tensorOptions = torch::TensorOptions().dtype(impl_->dtype).device(impl_->device);
+  torch::Tensor pixels =
+      torch::from_blob(const_cast<float*>(input.pixels.data()), {slices, samples, voxels}, torch::kFloat32)
+          .to(tensorOptions);
+  torch::Tensor times =
+      torch::from_blob(const_cast<float*>(input.times.data()), {slices, samples}, torch::kFloat32)
+          .to(tensorOptions);
+
+  // The batch: every foreground voxel of every slice, [samples, fitted], with its own times.
+  torch::Tensor foreground = BackgroundMask(options.mask).foreground(pixels).reshape({-1});
+  torch::Tensor fitted = foreground.nonzero().squeeze(1);  // ascending: grouped by slice
+  torch::Tensor sliceOf = torch::div(fitted, voxels, "floor");
+  torch::Tensor y = pixels.permute({1, 0, 2}).reshape({samples, slices * voxels}).index_select(1, fitted);
+  torch::Tensor t = times.index_select(0, sliceOf).t().contiguous();
+  const int64_t nFitted = fitted.size(0);
+  std::vector<int64_t> perSlice(slices, 0);
+  {
+    torch::Tensor counts = torch::bincount(sliceOf, {}, slices).to(torch::kCPU, torch::kLong);
+    for (int64_t s = 0; s < slices; ++s) perSlice[s] = counts[s].item<int64_t>();
+  }
+
+  endStage("prepare", y);
+  const int64_t block = impl_->device.is_cpu() ? options.cpuBlockVoxels : std::numeric_limits<int64_t>::max();
+
+  SolverSolution solution;
+  if (nFitted > 0) {
+    if (options.solver == Solver::Adam) {
+      solution = AdamSolver(options.adam).solve(model, y, t);
+      endStage("solve", solution.params[0]);
+    } else {
+      solution = fitVarProLM(model, options, y, t, times, perSlice, block);
+      endStage("start+solve", solution.params[0]);
+    }
+    model.canonicalize(solution.params);
+    solution.rss = (predictImages(model, solution.params, t, model.magnitude()) - y).square().sum(0);
+  }
+
+  FitResult result;
+  result.slices = slices;
+  result.rows = input.rows;
+  result.cols = input.cols;
+  result.modelName = model.name();
+  result.primaryName = model.mappedName();
+  result.parameterNames = model.parameterNames();
+  result.device = deviceName(impl_->device);
+  result.solver = toString(options.solver);
+  result.iterations = solution.iterations;
+
+  const int64_t total = slices * voxels;
+  auto fullMap = [&](const torch::Tensor& values) {
+    torch::Tensor full = torch::zeros({total}, tensorOptions);
+    if (nFitted > 0) full.index_copy_(0, fitted, values.to(impl_->dtype));
+    return toVector(full);
+  };
+  auto zeroUnless = [](const torch::Tensor& keep, const torch::Tensor& values) {
+    return torch::where(keep, values, torch::zeros_like(values));
+  };
+
+  torch::Tensor status = torch::full({total}, static_cast<int64_t>(VoxelStatus::Background),
+                                     tensorOptions.dtype(torch::kLong));
+  if (nFitted > 0) {
+    const auto& params = solution.params;
+    torch::Tensor value = model.mapped(params);
+
+    // Uncertainty: Cov = sigma^2 (J^T J)^-1 with sigma^2 = RSS / (samples - parameters);
+    // var(mapped) = grad^T Cov grad, grad from autograd.
+    ModelEvaluation ev = predictImagesWithJacobian(model, params, t, model.magnitude());
+    torch::Tensor h = torch::empty({nParams, nParams, nFitted}, y.options());
+    for (int64_t a = 0; a < nParams; ++a) {
+      for (int64_t b = 0; b <= a; ++b) {
+        torch::Tensor v = (ev.jacobian[a] * ev.jacobian[b]).sum(0);
+        h[a][b] = v;
+        h[b][a] = v;
+      }
+    }
+    torch::Tensor gradient = mappedGradient(model, params);
+    BatchedSpdSolver::Solution covariance = BatchedSpdSolver::solve(h, gradient);
+    const int64_t dof = samples - nParams;
+    torch::Tensor sd = torch::zeros_like(value);
+    if (dof > 0) {
+      torch::Tensor variance = solution.rss / dof * (gradient * covariance.x).sum(0);
+      sd = torch::where(covariance.ok, variance.clamp_min(0).sqrt(), torch::zeros_like(variance));
+    }
+    torch::Tensor tss = (y - y.mean(0, true)).square().sum(0);
+    torch::Tensor r2 = torch::where(tss > 0, 1 - solution.rss / tss, torch::zeros_like(tss));
+
+    torch::Tensor finite = torch::isfinite(value).logical_and(torch::isfinite(solution.rss));
+    for (const auto& p : params) finite = finite.logical_and(torch::isfinite(p));
+    torch::Tensor physical = model.physical(params);
+    torch::Tensor inRange = (value >= options.validMin).logical_and(value <= options.validMax);
+    torch::Tensor code = torch::full_like(value, static_cast<int64_t>(VoxelStatus::Valid), torch::kLong);
+    code = torch::where(inRange, code, torch::full_like(code, static_cast<int64_t>(VoxelStatus::OutOfRange)));
+    code = torch::where(physical, code, torch::full_like(code, static_cast<int64_t>(VoxelStatus::NonPhysical)));
+    code = torch::where(finite, code, torch::full_like(code, static_cast<int64_t>(VoxelStatus::NonFinite)));
+    status.index_copy_(0, fitted, code);
+    torch::Tensor valid = code == static_cast<int64_t>(VoxelStatus::Valid);
+
+    for (int64_t p = 0; p < nParams; ++p) {
+      result.maps[result.parameterNames[p]] = fullMap(zeroUnless(torch::isfinite(params[p]), params[p]));
+    }
+    result.maps[result.primaryName] = fullMap(zeroUnless(valid, value));
+    result.maps[result.primaryName + "_SD"] = fullMap(zeroUnless(valid.logical_and(torch::isfinite(sd)), sd));
+    result.maps["RSS"] = fullMap(zeroUnless(torch::isfinite(solution.rss), solution.rss));
+    result.maps["R2"] = fullMap(zeroUnless(torch::isfinite(r2), r2));
+  } else {
+    for (const auto& name : result.parameterNames) result.maps[name] = std::vector<float>(total, 0.0f);
+    for (const auto& name : {result.primaryName, result.primaryName + "_SD", std::string("RSS"), std::string("R2")}) {
+      result.maps[name] = std::vector<float>(total, 0.0f);
+    }
+  }
+
+  torch::Tensor statusCpu = status.to(torch::kCPU).to(torch::kUInt8).contiguous();
+  const uint8_t* codes = statusCpu.data_ptr<uint8_t>();
+  result.status.resize(total);
+  result.sliceStats.assign(slices, SliceStats{});
+  for (int64_t i = 0; i < total; ++i) {
+    result.status[i] = static_cast<VoxelStatus>(codes[i]);
+    auto& stats = result.sliceStats[i / voxels];
+    if (result.status[i] != VoxelStatus::Background) ++stats.fittedVoxels;
+    if (result.status[i] == VoxelStatus::Valid) ++stats.validVoxels;
+  }
+  endStage("maps", torch::Tensor());
+  result.stageSeconds = stageSeconds;
+  result.fitSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+}  // namespace torcht1::mapping

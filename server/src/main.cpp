@@ -1,0 +1,26 @@
+// torcht1: quantitative T1 mapping of cardiac MOLLI series.
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+
+#include "DemoCommand.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"TorchT1 node: quantitative T1 maps from cardiac MOLLI series", "torcht1"};
+  app.set_version_flag("--version", std::string("torcht1 ") + TORCHT1_VERSION);
+  app.require_subcommand(1);
+
+  torcht1::server::DemoCommand demo;
+  demo.registerWith(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "torcht1: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
