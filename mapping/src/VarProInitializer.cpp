@@ -4,6 +4,7 @@
 
 #include "torcht1/mapping/BatchedSpdSolver.h"
 #include "torcht1/mapping/FitError.h"
+#include "GridScanKernel.h"
 
 namespace torcht1::mapping {
 
@@ -32,8 +33,8 @@ torch::Tensor gridBases(const SignalModel& model, const torch::Tensor& grid, con
 
 }  // namespace
 
-VarProInitializer::VarProInitializer(int gridPoints, int polarityCandidates)
-    : gridPoints_(gridPoints), polarityCandidates_(polarityCandidates) {
+VarProInitializer::VarProInitializer(int gridPoints, int polarityCandidates, bool cpuKernel)
+    : gridPoints_(gridPoints), polarityCandidates_(polarityCandidates), cpuKernel_(cpuKernel) {
   if (gridPoints_ < 3) throw FitError("variable projection needs at least 3 grid points");
   if (polarityCandidates_ < 0) throw FitError("polarity candidates must be >= 0");
 }
@@ -72,64 +73,75 @@ std::vector<VarProInitializer::Start> VarProInitializer::initialize(const Signal
   torch::Tensor w = torch::cat(varyingRows, 1).reshape({g * nVarying, samples}).to(y.options());
   torch::Tensor wShared = sharedRows.empty() ? torch::Tensor() : torch::cat(sharedRows).to(y.options());
 
-  // Sign patterns: the first k samples negated. Magnitude data: k around the smallest sample
-  // (or all k = 0..N when polarityCandidates is 0); otherwise only k = 0.
-  std::vector<torch::Tensor> patterns;
-  if (!model.magnitude()) {
-    patterns.push_back(torch::zeros({voxels}, y.options().dtype(torch::kLong)));
-  } else if (polarityCandidates_ == 0 || polarityCandidates_ > samples) {
-    // k = N is k = 0 with every linear parameter negated: the same fit, so skip it.
-    for (int64_t k = 0; k < samples; ++k) {
-      patterns.push_back(torch::full({voxels}, k, y.options().dtype(torch::kLong)));
-    }
-  } else {
-    torch::Tensor smallest = y.argmin(0);
-    const int64_t first = -(polarityCandidates_ - 2) / 2;
-    for (int64_t j = 0; j < polarityCandidates_; ++j) {
-      patterns.push_back((smallest + (first + j)).clamp(0, samples));
-    }
-  }
+  // Sign patterns: the first k samples negated. Magnitude data: every k (k = N is k = 0
+  // with every linear parameter negated, the same fit, so it is skipped), or n patterns
+  // around the smallest sample; otherwise only k = 0.
+  const bool exhaustive = model.magnitude() && (polarityCandidates_ == 0 || polarityCandidates_ >= samples);
+  const int64_t patternCount = !model.magnitude() ? 1 : exhaustive ? samples : polarityCandidates_;
 
   // Keep the two best patterns per voxel, each with its best grid point and neighbours.
   struct Candidate {
     torch::Tensor score, peak, index, prev, next, pattern;
   };
-  auto choose = [](const torch::Tensor& pick, const Candidate& a, const Candidate& b) {
-    return Candidate{torch::where(pick, a.score, b.score), torch::where(pick, a.peak, b.peak),
-                     torch::where(pick, a.index, b.index), torch::where(pick, a.prev, b.prev),
-                     torch::where(pick, a.next, b.next), torch::where(pick, a.pattern, b.pattern)};
-  };
   std::vector<Candidate> best;
-  for (const auto& k : patterns) {
-    torch::Tensor signedY = applyPattern(y, k);
-    torch::Tensor scores = torch::matmul(w, signedY).square_();
-    if (nVarying > 1) scores = scores.reshape({g, nVarying, voxels}).sum(1);
-    torch::Tensor shared = wShared.defined() ? torch::matmul(wShared, signedY).square_().sum(0)
-                                             : torch::zeros({voxels}, y.options());
-    auto [peak, index] = scores.max(0);
-    peak += shared;
-    torch::Tensor prev = scores.gather(0, (index - 1).clamp_min(0).unsqueeze(0)).squeeze(0) + shared;
-    torch::Tensor next = scores.gather(0, (index + 1).clamp_max(g - 1).unsqueeze(0)).squeeze(0) + shared;
-    // Rank patterns by the top of the parabola through the peak and its neighbours: a
-    // pattern with a narrow optimum between grid points is not penalised by the grid.
-    torch::Tensor curvature = 2 * peak - prev - next;
-    torch::Tensor interior = (index > 0).logical_and(index < g - 1).logical_and(curvature > 0);
-    torch::Tensor score = torch::where(interior, peak + (next - prev).square() / (8 * curvature), peak);
-    Candidate c{score, peak, index, prev, next, k};
-    if (best.empty()) {
-      best.push_back(c);
-    } else if (best.size() == 1) {
-      // Clamping near the first or last sample can repeat a pattern: a repeat is no second.
-      torch::Tensor repeat = c.pattern == best[0].pattern;
-      c.score = torch::where(repeat, torch::full_like(c.score, -1), c.score);
-      torch::Tensor first = c.score > best[0].score;
-      best = {choose(first, c, best[0]), choose(first, best[0], c)};
+  const bool useKernel = cpuKernel_ && y.device().is_cpu() && (exhaustive || !model.magnitude()) &&
+                         nVarying == 1 && g <= 64 && static_cast<int64_t>(sharedRows.size()) <= 4;
+  if (useKernel) {
+    GridScanResult r = GridScanKernel::scan(y, w, wShared, patternCount);
+    for (int c = 0; c < std::min<int64_t>(2, patternCount); ++c) {
+      best.push_back({r.score[c], r.peak[c], r.index[c], r.prev[c], r.next[c], r.pattern[c]});
+    }
+  } else {
+    std::vector<torch::Tensor> patterns;
+    if (!model.magnitude()) {
+      patterns.push_back(torch::zeros({voxels}, y.options().dtype(torch::kLong)));
+    } else if (exhaustive) {
+      for (int64_t k = 0; k < samples; ++k) {
+        patterns.push_back(torch::full({voxels}, k, y.options().dtype(torch::kLong)));
+      }
     } else {
-      torch::Tensor first = c.score > best[0].score;
-      torch::Tensor second = first.logical_not().logical_and(c.score > best[1].score)
-                                 .logical_and(c.pattern != best[0].pattern);
-      best[1] = choose(first, best[0], choose(second, c, best[1]));
-      best[0] = choose(first, c, best[0]);
+      torch::Tensor smallest = y.argmin(0);
+      const int64_t first = -(polarityCandidates_ - 2) / 2;
+      for (int64_t j = 0; j < polarityCandidates_; ++j) {
+        patterns.push_back((smallest + (first + j)).clamp(0, samples));
+      }
+    }
+    auto choose = [](const torch::Tensor& pick, const Candidate& a, const Candidate& b) {
+      return Candidate{torch::where(pick, a.score, b.score), torch::where(pick, a.peak, b.peak),
+                       torch::where(pick, a.index, b.index), torch::where(pick, a.prev, b.prev),
+                       torch::where(pick, a.next, b.next), torch::where(pick, a.pattern, b.pattern)};
+    };
+    for (const auto& k : patterns) {
+      torch::Tensor signedY = applyPattern(y, k);
+      torch::Tensor scores = torch::matmul(w, signedY).square_();
+      if (nVarying > 1) scores = scores.reshape({g, nVarying, voxels}).sum(1);
+      torch::Tensor shared = wShared.defined() ? torch::matmul(wShared, signedY).square_().sum(0)
+                                               : torch::zeros({voxels}, y.options());
+      auto [peak, index] = scores.max(0);
+      peak += shared;
+      torch::Tensor prev = scores.gather(0, (index - 1).clamp_min(0).unsqueeze(0)).squeeze(0) + shared;
+      torch::Tensor next = scores.gather(0, (index + 1).clamp_max(g - 1).unsqueeze(0)).squeeze(0) + shared;
+      // Rank patterns by the top of the parabola through the peak and its neighbours: a
+      // pattern with a narrow optimum between grid points is not penalised by the grid.
+      torch::Tensor curvature = 2 * peak - prev - next;
+      torch::Tensor interior = (index > 0).logical_and(index < g - 1).logical_and(curvature > 0);
+      torch::Tensor score = torch::where(interior, peak + (next - prev).square() / (8 * curvature), peak);
+      Candidate c{score, peak, index, prev, next, k};
+      if (best.empty()) {
+        best.push_back(c);
+      } else if (best.size() == 1) {
+        // Clamping near the first or last sample can repeat a pattern: a repeat is no second.
+        torch::Tensor repeat = c.pattern == best[0].pattern;
+        c.score = torch::where(repeat, torch::full_like(c.score, -1), c.score);
+        torch::Tensor first = c.score > best[0].score;
+        best = {choose(first, c, best[0]), choose(first, best[0], c)};
+      } else {
+        torch::Tensor first = c.score > best[0].score;
+        torch::Tensor second = first.logical_not().logical_and(c.score > best[1].score)
+                                   .logical_and(c.pattern != best[0].pattern);
+        best[1] = choose(first, best[0], choose(second, c, best[1]));
+        best[0] = choose(first, c, best[0]);
+      }
     }
   }
 

@@ -33,7 +33,9 @@ class VarProInitializer {
     torch::Tensor residual;             // [voxels]: the grid's estimate of the best RSS
   };
 
-  VarProInitializer(int gridPoints, int polarityCandidates);
+  /// `cpuKernel`: on the CPU, scan the grid with the fused kernel where it applies (the
+  /// tensor version gives the same answers, slower; tests compare the two).
+  VarProInitializer(int gridPoints, int polarityCandidates, bool cpuKernel = true);
 
   /// `y` is one slice's voxels [samples, voxels], `t` that slice's times [samples]. Returns
   /// the best start and, for magnitude models, the start with the second-best pattern.
@@ -46,6 +48,7 @@ class VarProInitializer {
  private:
   int gridPoints_;
   int polarityCandidates_;
+  bool cpuKernel_;
 };
 
 }  // namespace torcht1::mapping
