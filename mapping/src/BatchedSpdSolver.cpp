@@ -14,9 +14,11 @@ BatchedSpdSolver::Solution BatchedSpdSolver::solve(const torch::Tensor& H, const
     for (int64_t k = 0; k < j; ++k) d -= L[j][k] * L[j][k];
     torch::Tensor positive = d > 0;
     ok = ok.logical_and(positive);
-    // A non-positive pivot gets a stand-in so every voxel still yields finite numbers;
-    // the caller discards those voxels through `ok`.
-    L[j][j] = torch::sqrt(torch::where(positive, d, torch::ones_like(d)));
+    // A non-positive pivot gets a stand-in (1) so every voxel still yields numbers; the
+    // caller discards those voxels through `ok`. (An arithmetic blend: torch::where is slow
+    // on the CPU in this LibTorch.)
+    torch::Tensor p = positive.to(d.dtype());
+    L[j][j] = torch::sqrt(torch::nan_to_num(d, 1.0, 1.0, 1.0) * p + (1 - p));
     for (int64_t i = j + 1; i < n; ++i) {
       torch::Tensor s = H[i][j].clone();
       for (int64_t k = 0; k < j; ++k) s -= L[i][k] * L[j][k];
@@ -35,10 +37,8 @@ BatchedSpdSolver::Solution BatchedSpdSolver::solve(const torch::Tensor& H, const
     for (int64_t k = i + 1; k < n; ++k) s -= L[k][i] * x[k];
     x[i] = s / L[i][i];
   }
-  torch::Tensor solution = torch::stack(x);
-  torch::Tensor finite = torch::isfinite(solution);
-  ok = ok.logical_and(finite.all(0));
-  return {torch::where(finite, solution, torch::zeros_like(solution)), ok};
+  // Overflow or NaN input must not leak out: callers use x directly.
+  return {torch::nan_to_num(torch::stack(x), 0.0, 0.0, 0.0), ok};
 }
 
 }  // namespace torcht1::mapping

@@ -40,6 +40,7 @@ void FitOptions::validate() const {
   if (!(lm.stepTolerance > 0 && lm.stepTolerance < 1)) {
     throw FitError("lm step tolerance must be in (0, 1)");
   }
+  if (!(lm.costTolerance >= 0 && lm.costTolerance < 1)) throw FitError("lm cost tolerance must be in [0, 1)");
   if (lm.gridPoints < 3 || lm.gridPoints > 4096) {
     throw FitError("lm grid points must be in 3..4096, got " + std::to_string(lm.gridPoints));
   }

@@ -68,6 +68,10 @@ SolverSolution LevenbergMarquardtSolver::solve(const SignalModel& model, const t
   std::vector<bool> isLinear(nParams, false);
   for (int l : model.linearParameters()) isLinear[l] = true;
 
+  // Voxels that have converged but are still in the working set stay frozen (their steps
+  // are masked) until enough have gathered to make compacting the set worth its cost.
+  torch::Tensor frozen = torch::zeros_like(cost);
+  constexpr double kHuge = 1e30;
   int iteration = 0;
   while (iteration < options_.maxIterations && active.numel() > 0) {
     ++iteration;
@@ -77,38 +81,48 @@ SolverSolution LevenbergMarquardtSolver::solve(const SignalModel& model, const t
     // Marquardt: scale the damping by the diagonal so that units do not matter.
     torch::Tensor damped = h.clone();
     for (int64_t a = 0; a < nParams; ++a) damped[a][a] = h[a][a] * (1 + damping) + 1e-30;
-    BatchedSpdSolver::Solution step = BatchedSpdSolver::solve(damped, -g);
+    torch::Tensor step = BatchedSpdSolver::solve(damped, -g).x;  // finite by contract
 
     std::vector<torch::Tensor> trial(nParams);
-    for (int64_t a = 0; a < nParams; ++a) trial[a] = theta[a] + step.x[a];
-    torch::Tensor trialCost = residualSumOfSquares(model, trial, ya, ta, magnitude);
-    torch::Tensor accept =
-        step.ok.logical_and(torch::isfinite(trialCost)).logical_and(trialCost <= cost);
-
+    for (int64_t a = 0; a < nParams; ++a) trial[a] = theta[a] + step[a];
+    torch::Tensor trialCost =
+        torch::nan_to_num(residualSumOfSquares(model, trial, ya, ta, magnitude), kHuge, kHuge, kHuge);
+    // Arithmetic blends instead of torch::where (several times faster on the CPU here);
+    // every operand is finite, so a 0/1 mask selects exactly.
+    torch::Tensor accept = (trialCost <= cost).to(cost.dtype()) * (1 - frozen);
     torch::Tensor relativeStep = torch::zeros_like(cost);
     for (int64_t a = 0; a < nParams; ++a) {
-      theta[a] = torch::where(accept, trial[a], theta[a]);
+      theta[a] = theta[a] + accept * step[a];
       torch::Tensor scale = theta[a].abs();
       if (isLinear[a]) scale = scale + signalScale;
-      relativeStep = torch::maximum(relativeStep, step.x[a].abs() / scale.clamp_min(1e-30));
+      relativeStep = torch::maximum(relativeStep, step[a].abs() / scale.clamp_min(1e-30));
     }
-    cost = torch::where(accept, trialCost, cost);
-    damping = torch::where(accept, (damping * 0.1).clamp_min(kMinDamping), damping * 10);
+    torch::Tensor decrease = accept * (cost - trialCost);
+    cost = cost - decrease;
+    damping = (damping * (10 - 9.9 * accept)).clamp_min(kMinDamping);
 
-    // A step this small is at the precision of the arithmetic: the voxel has converged,
-    // whether or not rounding let the step lower the cost.
-    torch::Tensor done = (relativeStep <= options_.stepTolerance).logical_or(damping > kMaxDamping);
-    if (iteration == options_.maxIterations) done = torch::ones_like(done);
-    if (!done.any().item<bool>()) continue;
+    // Converged: a step at the precision of the arithmetic (whether or not rounding let it
+    // lower the cost), a cost that an accepted step lowered by a negligible fraction, or a
+    // damping so large that no step helps.
+    torch::Tensor done = (relativeStep <= options_.stepTolerance)
+                             .logical_or(damping > kMaxDamping)
+                             .logical_or((accept > 0).logical_and(decrease <= options_.costTolerance * (cost + decrease)));
+    frozen = torch::maximum(frozen, done.to(frozen.dtype()));
+    const int64_t nActive = active.numel();
+    const int64_t nFrozen = iteration == options_.maxIterations ? nActive : frozen.sum().item<int64_t>();
+    if (nFrozen == 0 || (nFrozen * 4 < nActive && nActive > 4096 && iteration < options_.maxIterations)) continue;
 
-    torch::Tensor finished = done.nonzero().squeeze(1);
+    torch::Tensor isFrozen = frozen > 0;
+    if (iteration == options_.maxIterations) isFrozen = torch::ones_like(isFrozen);
+    torch::Tensor finished = isFrozen.nonzero().squeeze(1);
     torch::Tensor target = active.index_select(0, finished);
     for (int64_t a = 0; a < nParams; ++a) {
       params[a].index_copy_(0, target, theta[a].index_select(0, finished));
     }
     rss.index_copy_(0, target, cost.index_select(0, finished));
+    if (nFrozen == nActive) break;
 
-    torch::Tensor keep = done.logical_not().nonzero().squeeze(1);
+    torch::Tensor keep = isFrozen.logical_not().nonzero().squeeze(1);
     active = active.index_select(0, keep);
     for (int64_t a = 0; a < nParams; ++a) theta[a] = theta[a].index_select(0, keep);
     ya = ya.index_select(1, keep);
@@ -116,6 +130,7 @@ SolverSolution LevenbergMarquardtSolver::solve(const SignalModel& model, const t
     cost = cost.index_select(0, keep);
     damping = damping.index_select(0, keep);
     signalScale = signalScale.index_select(0, keep);
+    frozen = torch::zeros_like(cost);
   }
   return {params, rss, iteration};
 }

@@ -12,7 +12,7 @@ namespace torcht1::mapping {
 class BatchedSpdSolver {
  public:
   struct Solution {
-    torch::Tensor x;   // [P, voxels]; finite even where the system was not positive definite
+    torch::Tensor x;   // [P, voxels]; always finite (0 where it overflowed or the input was not)
     torch::Tensor ok;  // [voxels] bool: false where a pivot was not positive
   };
 

@@ -32,6 +32,9 @@ struct LevenbergMarquardtOptions {
   /// A voxel has converged when an accepted step changes no parameter by more than this
   /// fraction of its value (or of the signal scale for linear parameters).
   double stepTolerance = 1e-5;
+  /// ... or when an accepted step lowered its residual by less than this fraction: progress
+  /// that small moves a parameter by a tiny fraction of its standard error.
+  double costTolerance = 1e-6;
   /// Points of the log-spaced grid over the model's nonlinear parameter.
   int gridPoints = 32;
   /// Sign patterns tried for magnitude data: 0 (default) tries all, which makes the fit the
