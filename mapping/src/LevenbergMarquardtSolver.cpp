@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "torcht1/mapping/BatchedSpdSolver.h"
 #include "torcht1/mapping/FitError.h"
 #include "torcht1/mapping/ModelJacobian.h"
+#include "NormalEquationsKernel.h"
 
 namespace torcht1::mapping {
 
@@ -16,23 +16,6 @@ constexpr double kMaxDamping = 1e10;  // a voxel whose damping grows past this c
 torch::Tensor residualSumOfSquares(const SignalModel& model, const std::vector<torch::Tensor>& params,
                                    const torch::Tensor& y, const torch::Tensor& t, bool magnitude) {
   return (predictImages(model, params, t, magnitude) - y).square().sum(0);
-}
-
-/// J^T J as [P, P, voxels] and J^T r as [P, voxels].
-std::pair<torch::Tensor, torch::Tensor> normalEquations(const torch::Tensor& jacobian,
-                                                        const torch::Tensor& residual) {
-  const int64_t p = jacobian.size(0);
-  torch::Tensor h = torch::empty({p, p, jacobian.size(2)}, jacobian.options());
-  torch::Tensor g = torch::empty({p, jacobian.size(2)}, jacobian.options());
-  for (int64_t a = 0; a < p; ++a) {
-    g[a] = (jacobian[a] * residual).sum(0);
-    for (int64_t b = 0; b <= a; ++b) {
-      torch::Tensor v = (jacobian[a] * jacobian[b]).sum(0);
-      h[a][b] = v;
-      if (a != b) h[b][a] = v;
-    }
-  }
-  return {h, g};
 }
 
 }  // namespace
@@ -76,12 +59,9 @@ SolverSolution LevenbergMarquardtSolver::solve(const SignalModel& model, const t
   while (iteration < options_.maxIterations && active.numel() > 0) {
     ++iteration;
     ModelEvaluation ev = predictImagesWithJacobian(model, theta, ta, magnitude);
-    auto [h, g] = normalEquations(ev.jacobian, ev.value - ya);
-
-    // Marquardt: scale the damping by the diagonal so that units do not matter.
-    torch::Tensor damped = h.clone();
-    for (int64_t a = 0; a < nParams; ++a) damped[a][a] = h[a][a] * (1 + damping) + 1e-30;
-    torch::Tensor step = BatchedSpdSolver::solve(damped, -g).x;  // finite by contract
+    // Marquardt: the damping scales the diagonal, so that units do not matter. The step is
+    // finite, and 0 where the damped system is not positive definite.
+    torch::Tensor step = NormalEquationsKernel::solve(ev.jacobian, ev.value - ya, torch::Tensor(), damping).x;
 
     std::vector<torch::Tensor> trial(nParams);
     for (int64_t a = 0; a < nParams; ++a) trial[a] = theta[a] + step[a];

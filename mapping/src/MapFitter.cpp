@@ -11,13 +11,13 @@
 
 #include "torcht1/mapping/AdamSolver.h"
 #include "torcht1/mapping/BackgroundMask.h"
-#include "torcht1/mapping/BatchedSpdSolver.h"
 #include "torcht1/mapping/Device.h"
 #include "torcht1/mapping/FitError.h"
 #include "torcht1/mapping/LevenbergMarquardtSolver.h"
 #include "torcht1/mapping/ModelJacobian.h"
 #include "torcht1/mapping/SignalModel.h"
 #include "torcht1/mapping/VarProInitializer.h"
+#include "NormalEquationsKernel.h"
 
 namespace torcht1::mapping {
 
@@ -235,21 +235,14 @@ FitResult MapFitter::fit(const FitInput& input) const {
     // Uncertainty: Cov = sigma^2 (J^T J)^-1 with sigma^2 = RSS / (samples - parameters);
     // var(mapped) = grad^T Cov grad, grad from autograd.
     ModelEvaluation ev = predictImagesWithJacobian(model, params, t, model.magnitude());
-    torch::Tensor h = torch::empty({nParams, nParams, nFitted}, y.options());
-    for (int64_t a = 0; a < nParams; ++a) {
-      for (int64_t b = 0; b <= a; ++b) {
-        torch::Tensor v = (ev.jacobian[a] * ev.jacobian[b]).sum(0);
-        h[a][b] = v;
-        h[b][a] = v;
-      }
-    }
     torch::Tensor gradient = mappedGradient(model, params);
-    BatchedSpdSolver::Solution covariance = BatchedSpdSolver::solve(h, gradient);
+    NormalEquationsKernel::Solution covariance =
+        NormalEquationsKernel::solve(ev.jacobian, torch::Tensor(), gradient, torch::Tensor());
     const int64_t dof = samples - nParams;
     torch::Tensor sd = torch::zeros_like(value);
     if (dof > 0) {
       torch::Tensor variance = solution.rss / dof * (gradient * covariance.x).sum(0);
-      sd = torch::where(covariance.ok, variance.clamp_min(0).sqrt(), torch::zeros_like(variance));
+      sd = variance.clamp_min(0).sqrt() * covariance.ok.to(variance.dtype());
     }
     torch::Tensor tss = (y - y.mean(0, true)).square().sum(0);
     torch::Tensor r2 = torch::where(tss > 0, 1 - solution.rss / tss, torch::zeros_like(tss));
