@@ -29,9 +29,11 @@ struct MaskOptions {
 struct LevenbergMarquardtOptions {
   int maxIterations = 40;
   double initialDamping = 1e-3;
-  /// A voxel has converged when an accepted step changes no parameter by more than this
-  /// fraction of its value (or of the signal scale for linear parameters).
-  double stepTolerance = 1e-5;
+  /// A voxel has converged when a step changes no parameter by more than this fraction of
+  /// its value (or of the signal scale for linear parameters). The error left after such a
+  /// step is far smaller: on the benchmark phantom T1 differs from the float64 reference by
+  /// 4e-5 (99.9th percentile) with 1e-4, and by 3e-5 with 1e-5 at 16% more time.
+  double stepTolerance = 1e-4;
   /// ... or when an accepted step lowered its residual by less than this fraction: progress
   /// that small moves a parameter by a tiny fraction of its standard error.
   double costTolerance = 1e-6;
