@@ -2,9 +2,9 @@
 
 #include <cmath>
 
-#include "torcht1/mapping/BatchedSpdSolver.h"
 #include "torcht1/mapping/FitError.h"
 #include "GridScanKernel.h"
+#include "NormalEquationsKernel.h"
 
 namespace torcht1::mapping {
 
@@ -167,17 +167,9 @@ std::vector<VarProInitializer::Start> VarProInitializer::initialize(const Signal
       params[nonlinear] = theta.unsqueeze(0);
       basis.push_back(model.signal(params, t.reshape({-1, 1})));  // [samples, voxels]
     }
-    torch::Tensor normal = torch::empty({nLinear, nLinear, voxels}, y.options());
-    torch::Tensor rhs = torch::empty({nLinear, voxels}, y.options());
-    for (int64_t a = 0; a < nLinear; ++a) {
-      rhs[a] = (basis[a] * signedY).sum(0);
-      for (int64_t b = 0; b <= a; ++b) {
-        torch::Tensor v = (basis[a] * basis[b]).sum(0);
-        normal[a][b] = v;
-        normal[b][a] = v;
-      }
-    }
-    torch::Tensor coefficients = BatchedSpdSolver::solve(normal, rhs).x;
+    // Least squares with the basis in the role of a Jacobian: (B^T B) c = B^T y.
+    torch::Tensor coefficients =
+        NormalEquationsKernel::solve(torch::stack(basis), -signedY, torch::Tensor(), torch::Tensor()).x;
     std::vector<torch::Tensor> params(model.parameterCount());
     for (int64_t l = 0; l < nLinear; ++l) params[linear[l]] = coefficients[l].contiguous();
     params[nonlinear] = theta;
@@ -187,8 +179,10 @@ std::vector<VarProInitializer::Start> VarProInitializer::initialize(const Signal
 }
 
 torch::Tensor VarProInitializer::applyPattern(const torch::Tensor& y, const torch::Tensor& pattern) {
-  torch::Tensor sampleIndex = torch::arange(y.size(0), pattern.options()).unsqueeze(1);
-  return torch::where(sampleIndex < pattern.unsqueeze(0), -y, y);
+  // y * (1 - 2 [i < k]): a multiply, several times faster than torch::where on the CPU here.
+  torch::Tensor sampleIndex = torch::arange(y.size(0), y.options()).unsqueeze(1);
+  torch::Tensor negated = (sampleIndex < pattern.to(y.dtype()).unsqueeze(0)).to(y.dtype());
+  return y * (1 - 2 * negated);
 }
 
 }  // namespace torcht1::mapping
