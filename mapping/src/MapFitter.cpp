@@ -119,11 +119,6 @@ SolverSolution fitVarProLM(const SignalModel& model, const FitOptions& options, 
   return solution;
 }
 
-std::vector<float> toVector(const torch::Tensor& t) {
-  torch::Tensor c = t.to(torch::kCPU, torch::kFloat32).contiguous();
-  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
 }  // namespace
 
 struct MapFitter::Impl {
@@ -216,18 +211,22 @@ FitResult MapFitter::fit(const FitInput& input) const {
   result.solver = toString(options.solver);
   result.iterations = solution.iterations;
 
+  // Maps are assembled on the CPU: the fitted voxels' values scattered into zeroed images.
   const int64_t total = slices * voxels;
+  result.status.assign(total, VoxelStatus::Background);
+  std::vector<int64_t> fittedIndex;
+  if (nFitted > 0) {
+    torch::Tensor indexCpu = fitted.to(torch::kCPU).contiguous();
+    fittedIndex.assign(indexCpu.data_ptr<int64_t>(), indexCpu.data_ptr<int64_t>() + nFitted);
+  }
   auto fullMap = [&](const torch::Tensor& values) {
-    torch::Tensor full = torch::zeros({total}, tensorOptions);
-    if (nFitted > 0) full.index_copy_(0, fitted, values.to(impl_->dtype));
-    return toVector(full);
+    std::vector<float> full(total, 0.0f);
+    if (nFitted == 0) return full;
+    torch::Tensor v = values.to(torch::kCPU, torch::kFloat32).contiguous();
+    const float* data = v.data_ptr<float>();
+    for (int64_t i = 0; i < nFitted; ++i) full[fittedIndex[i]] = data[i];
+    return full;
   };
-  auto zeroUnless = [](const torch::Tensor& keep, const torch::Tensor& values) {
-    return torch::where(keep, values, torch::zeros_like(values));
-  };
-
-  torch::Tensor status = torch::full({total}, static_cast<int64_t>(VoxelStatus::Background),
-                                     tensorOptions.dtype(torch::kLong));
   if (nFitted > 0) {
     const auto& params = solution.params;
     torch::Tensor value = model.mapped(params);
@@ -245,39 +244,39 @@ FitResult MapFitter::fit(const FitInput& input) const {
       sd = variance.clamp_min(0).sqrt() * covariance.ok.to(variance.dtype());
     }
     torch::Tensor tss = (y - y.mean(0, true)).square().sum(0);
-    torch::Tensor r2 = torch::where(tss > 0, 1 - solution.rss / tss, torch::zeros_like(tss));
+    torch::Tensor r2 = (1 - solution.rss / tss.clamp_min(1e-30)) * (tss > 0).to(tss.dtype());
 
-    torch::Tensor finite = torch::isfinite(value).logical_and(torch::isfinite(solution.rss));
-    for (const auto& p : params) finite = finite.logical_and(torch::isfinite(p));
-    torch::Tensor physical = model.physical(params);
-    torch::Tensor inRange = (value >= options.validMin).logical_and(value <= options.validMax);
-    torch::Tensor code = torch::full_like(value, static_cast<int64_t>(VoxelStatus::Valid), torch::kLong);
-    code = torch::where(inRange, code, torch::full_like(code, static_cast<int64_t>(VoxelStatus::OutOfRange)));
-    code = torch::where(physical, code, torch::full_like(code, static_cast<int64_t>(VoxelStatus::NonPhysical)));
-    code = torch::where(finite, code, torch::full_like(code, static_cast<int64_t>(VoxelStatus::NonFinite)));
-    status.index_copy_(0, fitted, code);
-    torch::Tensor valid = code == static_cast<int64_t>(VoxelStatus::Valid);
+    // Status, with 0/1 float masks (x * 0 is 0 only for finite x). Precedence: non-finite,
+    // then non-physical, then out of range.
+    auto mask = [](const torch::Tensor& b) { return b.to(torch::kFloat32); };
+    torch::Tensor zeroIfFinite = value * 0 + solution.rss * 0 + sd * 0;
+    for (const auto& p : params) zeroIfFinite = zeroIfFinite + p * 0;
+    torch::Tensor finite = mask(zeroIfFinite == 0);
+    torch::Tensor physical = mask(model.physical(params));
+    torch::Tensor inRange = mask((value >= options.validMin).logical_and(value <= options.validMax));
+    torch::Tensor code = static_cast<float>(VoxelStatus::OutOfRange) * (1 - inRange);
+    code = code * physical + static_cast<float>(VoxelStatus::NonPhysical) * (1 - physical);
+    code = code * finite + static_cast<float>(VoxelStatus::NonFinite) * (1 - finite);
+    torch::Tensor valid = mask(code == 0).to(value.dtype());
+    torch::Tensor codeCpu = code.to(torch::kCPU).contiguous();
+    const float* codes = codeCpu.data_ptr<float>();
+    for (int64_t i = 0; i < nFitted; ++i) result.status[fittedIndex[i]] = static_cast<VoxelStatus>(codes[i]);
 
-    for (int64_t p = 0; p < nParams; ++p) {
-      result.maps[result.parameterNames[p]] = fullMap(zeroUnless(torch::isfinite(params[p]), params[p]));
-    }
-    result.maps[result.primaryName] = fullMap(zeroUnless(valid, value));
-    result.maps[result.primaryName + "_SD"] = fullMap(zeroUnless(valid.logical_and(torch::isfinite(sd)), sd));
-    result.maps["RSS"] = fullMap(zeroUnless(torch::isfinite(solution.rss), solution.rss));
-    result.maps["R2"] = fullMap(zeroUnless(torch::isfinite(r2), r2));
+    // Invalid voxels read 0 in the mapped quantity and its SD; nothing is ever NaN.
+    auto finiteOrZero = [](const torch::Tensor& t) { return torch::nan_to_num(t, 0.0, 0.0, 0.0); };
+    for (int64_t p = 0; p < nParams; ++p) result.maps[result.parameterNames[p]] = fullMap(finiteOrZero(params[p]));
+    result.maps[result.primaryName] = fullMap(finiteOrZero(value) * valid);
+    result.maps[result.primaryName + "_SD"] = fullMap(finiteOrZero(sd) * valid);
+    result.maps["RSS"] = fullMap(finiteOrZero(solution.rss));
+    result.maps["R2"] = fullMap(finiteOrZero(r2));
   } else {
     for (const auto& name : result.parameterNames) result.maps[name] = std::vector<float>(total, 0.0f);
     for (const auto& name : {result.primaryName, result.primaryName + "_SD", std::string("RSS"), std::string("R2")}) {
       result.maps[name] = std::vector<float>(total, 0.0f);
     }
   }
-
-  torch::Tensor statusCpu = status.to(torch::kCPU).to(torch::kUInt8).contiguous();
-  const uint8_t* codes = statusCpu.data_ptr<uint8_t>();
-  result.status.resize(total);
   result.sliceStats.assign(slices, SliceStats{});
   for (int64_t i = 0; i < total; ++i) {
-    result.status[i] = static_cast<VoxelStatus>(codes[i]);
     auto& stats = result.sliceStats[i / voxels];
     if (result.status[i] != VoxelStatus::Background) ++stats.fittedVoxels;
     if (result.status[i] == VoxelStatus::Valid) ++stats.validVoxels;
