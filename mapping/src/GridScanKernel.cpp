@@ -32,7 +32,7 @@ __attribute__((target_clones("avx2", "default"))) void scanBlock(const T* y, int
   T ps[4][kBlock];    // projections on the shared directions
   T s[64][kBlock];    // scores of the current pattern
   T peak[kBlock], score[kBlock];
-  int64_t idx[kBlock];
+  int32_t idx[kBlock];  // 32-bit: same vector width as float, so the blends vectorise
   T best0[kBlock], best1[kBlock];
   for (int64_t b = 0; b < count; ++b) best0[b] = best1[b] = -std::numeric_limits<T>::infinity();
 
@@ -82,11 +82,11 @@ __attribute__((target_clones("avx2", "default"))) void scanBlock(const T* y, int
         s[g][b] = v;
         const bool better = v > peak[b];
         peak[b] = better ? v : peak[b];
-        idx[b] = better ? g : idx[b];
+        idx[b] = better ? static_cast<int32_t>(g) : idx[b];
       }
     }
     for (int64_t b = 0; b < count; ++b) {
-      const int64_t g = idx[b];
+      const int64_t g = idx[b];  // widened once per pattern, not per grid point
       const T prev = s[g > 0 ? g - 1 : 0][b];
       const T next = s[g < grid - 1 ? g + 1 : grid - 1][b];
       const T curvature = 2 * peak[b] - prev - next;
