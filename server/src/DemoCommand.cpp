@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "torcht1/config/FitConfig.h"
 #include "torcht1/mapping/MapFitter.h"
 #include "torcht1/phantom/PhantomGenerator.h"
 #include "torcht1/phantom/Tissue.h"
@@ -22,6 +23,9 @@ double median(std::vector<double> v) {
 
 void DemoCommand::registerWith(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("demo", "Simulate a MOLLI study, fit it, and compare with the truth");
+  command_ = cmd;
+  cmd->add_option("--config", config_, "YAML configuration (its fit: section); flags below override it")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--size", size_, "Rows and columns")->check(CLI::Range(8, 2048));
   cmd->add_option("--slices", slices_, "Slices")->check(CLI::Range(1, 256));
   cmd->add_option("--snr", snr_, "Myocardium signal / noise sigma")->check(CLI::PositiveNumber);
@@ -31,7 +35,6 @@ void DemoCommand::registerWith(CLI::App& app) {
   cmd->add_option("--device", device_, "auto, cpu, cuda or cuda:N");
   cmd->add_option("--solver", solver_, "varpro-lm (default) or adam");
   cmd->add_option("--threads", threads_, "CPU threads (0: one per core)")->check(CLI::NonNegativeNumber);
-  cmd->callback([this] { std::exit(run()); });
 }
 
 int DemoCommand::run() const {
@@ -44,17 +47,17 @@ int DemoCommand::run() const {
   po.seed = seed_;
   const phantom::Phantom ph = phantom::PhantomGenerator(po).generate();
 
-  mapping::FitOptions fo;
-  fo.device = device_;
-  fo.solver = mapping::solverFromString(solver_);
-  fo.threads = threads_;
+  mapping::FitOptions fo = config_.empty() ? mapping::FitOptions{} : config::FitConfig::fromFile(config_);
+  if (command_->count("--device")) fo.device = device_;
+  if (command_->count("--solver")) fo.solver = mapping::solverFromString(solver_);
+  if (command_->count("--threads")) fo.threads = threads_;
   mapping::MapFitter fitter(fo);
 
   mapping::FitInput input{ph.slices, ph.samples, ph.rows, ph.cols, ph.pixels, ph.times};
   std::printf("torcht1 demo: %lld slices of %lldx%lld, MOLLI %s, %lld images, SNR %.0f, %s, solver %s on %s\n",
               static_cast<long long>(ph.slices), static_cast<long long>(ph.rows),
               static_cast<long long>(ph.cols), ph.scheme.c_str(), static_cast<long long>(ph.samples),
-              snr_, post_ ? "post-contrast" : "native", solver_.c_str(), fitter.device().c_str());
+              snr_, post_ ? "post-contrast" : "native", mapping::toString(fo.solver).c_str(), fitter.device().c_str());
   const mapping::FitResult result = fitter.fit(input);
 
   const auto& t1 = result.primary();

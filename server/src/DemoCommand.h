@@ -11,9 +11,12 @@ namespace torcht1::server {
 class DemoCommand {
  public:
   void registerWith(CLI::App& app);
+  bool selected() const { return command_ != nullptr && command_->parsed(); }
   int run() const;
 
  private:
+  CLI::App* command_ = nullptr;
+  std::string config_;
   int size_ = 256;
   int slices_ = 8;
   double snr_ = 40;

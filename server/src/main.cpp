@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  try {
+    if (demo.selected()) return demo.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "torcht1: %s\n", e.what());
     return 1;
