@@ -63,9 +63,9 @@ int main(int argc, char** argv) {
   std::string out = "bench-out";
   std::string device = "auto";
   int repeats = 5, threads = 0, gridPoints = -1, candidates = -1;
-  double secondFactor = -1;
+  double secondFactor = -1, stepTolerance = -1, costTolerance = -1;
   int64_t block = -1;
-  bool withAdam = true, withReference = true, profile = false;
+  bool withAdam = true, withReference = true, profile = false, doublePrecision = false;
   app.add_option("--out", out, "Output folder");
   app.add_option("--size", po.size, "Rows and columns");
   app.add_option("--slices", po.slices, "Slices");
@@ -78,8 +78,11 @@ int main(int argc, char** argv) {
   app.add_option("--grid-points", gridPoints, "Override the variable-projection grid size");
   app.add_option("--polarity-candidates", candidates, "Override the sign patterns tried (0: all)");
   app.add_option("--second-pattern-factor", secondFactor, "Override when the second sign pattern is refined");
+  app.add_option("--step-tolerance", stepTolerance, "Override the LM step tolerance");
+  app.add_option("--cost-tolerance", costTolerance, "Override the LM cost tolerance");
   app.add_option("--cpu-block", block, "Override the CPU block size (voxels)");
   app.add_flag("!--no-adam", withAdam, "Skip the C++ Adam solver");
+  app.add_flag("--double", doublePrecision, "Fit in float64");
   app.add_flag("--profile", profile, "Time each stage of the fit (adds device waits)");
   app.add_flag("!--no-reference", withReference, "Skip the reference fit");
   CLI11_PARSE(app, argc, argv);
@@ -111,6 +114,9 @@ int main(int argc, char** argv) {
   if (gridPoints > 0) options.lm.gridPoints = gridPoints;
   if (candidates >= 0) options.lm.polarityCandidates = candidates;
   options.profileStages = profile;
+  options.doublePrecision = doublePrecision;
+  if (stepTolerance > 0) options.lm.stepTolerance = stepTolerance;
+  if (costTolerance >= 0) options.lm.costTolerance = costTolerance;
   if (secondFactor >= 0) options.lm.secondPatternFactor = secondFactor;
   if (block > 0) options.cpuBlockVoxels = block;
   mapping::MapFitter fitter(options);
@@ -136,6 +142,7 @@ int main(int argc, char** argv) {
   for (auto s : result.status) fitted += s != mapping::VoxelStatus::Background;
   writeRaw(dir / "t1_varpro_lm.f32", rawT1(result));
   writeRaw(dir / "t1map_varpro_lm.f32", result.primary());
+  writeRaw(dir / "rss_varpro_lm.f32", result.map("RSS"));
   writeResultJson(dir / "result_varpro_lm.json", "varpro_lm",
                   "TorchT1 node default: variable-projection grid over all sign patterns + batched LM (autograd "
                   "Jacobian), all slices in one batch, median of " + std::to_string(repeats) + " runs",
@@ -161,7 +168,7 @@ int main(int argc, char** argv) {
   if (withReference) {
     // The reference on every fitted voxel (it is too slow for the background).
     const auto started = std::chrono::steady_clock::now();
-    std::vector<float> reference(ph.t1.size(), std::nanf(""));
+    std::vector<float> reference(ph.t1.size(), std::nanf("")), referenceRss(ph.t1.size(), std::nanf(""));
     for (int64_t s = 0; s < ph.slices; ++s) {
       std::vector<int64_t> index;
       for (int64_t v = 0; v < voxels; ++v) {
@@ -177,9 +184,13 @@ int main(int argc, char** argv) {
       }
       const auto fits = testing::referenceMolliFitBatch(&ph.times[s * ph.samples], y.data(), static_cast<int>(ph.samples),
                                                         static_cast<int>(index.size()), threads > 0 ? threads : 2);
-      for (size_t j = 0; j < index.size(); ++j) reference[s * voxels + index[j]] = static_cast<float>(fits[j].t1);
+      for (size_t j = 0; j < index.size(); ++j) {
+        reference[s * voxels + index[j]] = static_cast<float>(fits[j].t1);
+        referenceRss[s * voxels + index[j]] = static_cast<float>(fits[j].rss);
+      }
     }
     writeRaw(dir / "t1_reference.f32", reference);
+    writeRaw(dir / "rss_reference.f32", referenceRss);
     std::printf("  reference: %.1f s\n",
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   }
