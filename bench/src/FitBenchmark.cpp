@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   phantom::PhantomOptions po;
   std::string out = "bench-out";
   std::string device = "auto";
-  int repeats = 5, threads = 0, gridPoints = -1, candidates = -1;
+  int repeats = 9, threads = 0, gridPoints = -1, candidates = -1;
   double secondFactor = -1, stepTolerance = -1, costTolerance = -1;
   int64_t block = -1;
   bool withAdam = true, withReference = true, profile = false, doublePrecision = false;
