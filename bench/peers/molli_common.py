@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 import numpy as np
 
@@ -97,6 +98,17 @@ def select_voxels(all_idx: np.ndarray, m: int, seed: int) -> np.ndarray:
         return all_idx
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(all_idx, size=m, replace=False))
+
+
+def slice_voxels(ph: dict, slice_idx: int, m: int, seed: int):
+    """The tissue voxels of one slice and the seeded subset of ``m`` to fit (all if m <= 0).
+
+    Exits with a one-line message when the slice has no tissue voxels.
+    """
+    all_idx = tissue_indices(ph, slice_idx)
+    if all_idx.size == 0:
+        sys.exit(f"slice {slice_idx}: no tissue voxels")
+    return all_idx, select_voxels(all_idx, m, seed)
 
 
 def scaled_data(ph: dict, slice_idx: int, flat_idx: np.ndarray):

@@ -60,11 +60,8 @@ def main(argv=None):
 
     ph = mc.load_phantom(args.phantom)
     k = args.slice
-    all_idx = mc.tissue_indices(ph, k)
+    all_idx, fit_idx = mc.slice_voxels(ph, k, args.voxels, args.seed)
     n_tissue = int(all_idx.size)
-    if n_tissue == 0:
-        sys.exit(f"slice {k}: no tissue voxels")
-    fit_idx = mc.select_voxels(all_idx, args.voxels, args.seed)
     m = int(fit_idx.size)
 
     t, y, _ = mc.scaled_data(ph, k, fit_idx)

@@ -113,11 +113,8 @@ def main(argv=None):
 
     ph = mc.load_phantom(args.phantom)
     k = args.slice
-    all_idx = mc.tissue_indices(ph, k)
+    all_idx, fit_idx = mc.slice_voxels(ph, k, args.voxels, args.seed)
     n_tissue = int(all_idx.size)
-    if n_tissue == 0:
-        sys.exit(f"slice {k}: no tissue voxels")
-    fit_idx = mc.select_voxels(all_idx, args.voxels, args.seed)
     direct = fit_idx.size == n_tissue
 
     print(f"[{METHOD}] convergence: stop when (L[i-{WINDOW}] - L[i]) / L[i-{WINDOW}] < {args.tol:g} "
