@@ -6,10 +6,7 @@
 namespace torcht1::mapping {
 
 AdamSolver::AdamSolver(AdamOptions options) : options_(options) {
-  if (!(options_.learningRate > 0)) throw FitError("adam.learning_rate must be > 0");
-  if (options_.maxIterations < 1) throw FitError("adam.max_iterations must be >= 1");
-  if (options_.window < 1) throw FitError("adam.window must be >= 1");
-  if (!(options_.tolerance >= 0)) throw FitError("adam.tolerance must be >= 0");
+  options_.validate();
 }
 
 SolverSolution AdamSolver::solve(const SignalModel& model, const torch::Tensor& y,

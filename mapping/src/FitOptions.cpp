@@ -21,6 +21,27 @@ Solver solverFromString(const std::string& name) {
   throw FitError("unknown solver '" + name + "' (expected varpro-lm or adam)");
 }
 
+void LevenbergMarquardtOptions::validate() const {
+  if (maxIterations < 1) throw FitError("lm max iterations must be >= 1");
+  if (!(initialDamping > 0)) throw FitError("lm initial damping must be > 0");
+  if (!(stepTolerance > 0 && stepTolerance < 1)) throw FitError("lm step tolerance must be in (0, 1)");
+  if (!(costTolerance >= 0 && costTolerance < 1)) throw FitError("lm cost tolerance must be in [0, 1)");
+  if (gridPoints < 3 || gridPoints > 4096) {
+    throw FitError("lm grid points must be in 3..4096, got " + std::to_string(gridPoints));
+  }
+  if (polarityCandidates < 0) {
+    throw FitError("polarity candidates must be >= 0 (0 = all), got " + std::to_string(polarityCandidates));
+  }
+  if (!(secondPatternFactor >= 0)) throw FitError("lm second pattern factor must be >= 0");
+}
+
+void AdamOptions::validate() const {
+  if (!(learningRate > 0)) throw FitError("adam learning rate must be > 0");
+  if (maxIterations < 1) throw FitError("adam max iterations must be >= 1");
+  if (!(tolerance >= 0)) throw FitError("adam tolerance must be >= 0");
+  if (window < 1) throw FitError("adam window must be >= 1");
+}
+
 void FitOptions::validate() const {
   makeModel(model);  // throws for an unknown model
   if (!(validMin < validMax)) {
@@ -35,24 +56,8 @@ void FitOptions::validate() const {
   if (!(mask.percentile > 0 && mask.percentile <= 1)) {
     throw FitError("mask percentile must be in (0, 1], got " + std::to_string(mask.percentile));
   }
-  if (lm.maxIterations < 1) throw FitError("lm max iterations must be >= 1");
-  if (!(lm.initialDamping > 0)) throw FitError("lm initial damping must be > 0");
-  if (!(lm.stepTolerance > 0 && lm.stepTolerance < 1)) {
-    throw FitError("lm step tolerance must be in (0, 1)");
-  }
-  if (!(lm.costTolerance >= 0 && lm.costTolerance < 1)) throw FitError("lm cost tolerance must be in [0, 1)");
-  if (lm.gridPoints < 3 || lm.gridPoints > 4096) {
-    throw FitError("lm grid points must be in 3..4096, got " + std::to_string(lm.gridPoints));
-  }
-  if (lm.polarityCandidates < 0) {
-    throw FitError("polarity candidates must be >= 0 (0 = all), got " +
-                   std::to_string(lm.polarityCandidates));
-  }
-  if (!(lm.secondPatternFactor >= 0)) throw FitError("lm second pattern factor must be >= 0");
-  if (!(adam.learningRate > 0)) throw FitError("adam learning rate must be > 0");
-  if (adam.maxIterations < 1) throw FitError("adam max iterations must be >= 1");
-  if (!(adam.tolerance >= 0)) throw FitError("adam tolerance must be >= 0");
-  if (adam.window < 1) throw FitError("adam window must be >= 1");
+  lm.validate();
+  adam.validate();
 }
 
 }  // namespace torcht1::mapping

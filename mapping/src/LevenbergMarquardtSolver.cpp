@@ -22,9 +22,7 @@ torch::Tensor residualSumOfSquares(const SignalModel& model, const std::vector<t
 
 LevenbergMarquardtSolver::LevenbergMarquardtSolver(LevenbergMarquardtOptions options)
     : options_(options) {
-  if (options_.maxIterations < 1) throw FitError("lm.max_iterations must be >= 1");
-  if (!(options_.initialDamping > 0)) throw FitError("lm.initial_damping must be > 0");
-  if (!(options_.stepTolerance > 0)) throw FitError("lm.step_tolerance must be > 0");
+  options_.validate();
 }
 
 SolverSolution LevenbergMarquardtSolver::solve(const SignalModel& model, const torch::Tensor& y,

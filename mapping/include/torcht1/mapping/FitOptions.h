@@ -48,6 +48,9 @@ struct LevenbergMarquardtOptions {
   /// tissue voxels beyond 0.1% of the float64 reference; 4 -> 24.3 ms, 9 voxels; the voxels
   /// in question have two sign patterns fitting almost equally well.
   double secondPatternFactor = 2.0;
+
+  /// Throws FitError naming the first setting out of range.
+  void validate() const;
 };
 
 /// Adam as in the TorchT1 paper. Every voxel starts from the model's typical values (MOLLI:
@@ -59,6 +62,9 @@ struct AdamOptions {
   int maxIterations = 20000;
   double tolerance = 1e-7;
   int window = 100;
+
+  /// Throws FitError naming the first setting out of range.
+  void validate() const;
 };
 
 struct FitOptions {
