@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "DemoCommand.h"
+#include "SimulateCommand.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"TorchT1 node: quantitative T1 maps from cardiac MOLLI series", "torcht1"};
@@ -13,6 +14,8 @@ int main(int argc, char** argv) {
 
   torcht1::server::DemoCommand demo;
   demo.registerWith(app);
+  torcht1::server::SimulateCommand simulate;
+  simulate.registerWith(app);
 
   try {
     app.parse(argc, argv);
@@ -21,6 +24,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (demo.selected()) return demo.run();
+    if (simulate.selected()) return simulate.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "torcht1: %s\n", e.what());
     return 1;

@@ -1,0 +1,188 @@
+#include "torcht1/dicom/MolliSeriesWriter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+#include <stdexcept>
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dctk.h>
+
+#include "torcht1/dicom/DicomUid.h"
+
+namespace fs = std::filesystem;
+
+namespace torcht1::dicom {
+
+namespace {
+
+// Oblique short-axis plane: orthonormal row and column directions and their normal.
+constexpr double kRow[3] = {0.8, 0.6, 0.0};
+constexpr double kColumn[3] = {-0.36, 0.48, -0.8};
+constexpr double kNormal[3] = {-0.48, 0.64, 0.6};
+constexpr double kFieldOfView = 360.0;     // mm
+constexpr double kSliceDistance = 10.0;    // mm, centre to centre
+constexpr double kSliceThickness = 8.0;    // mm
+
+std::string decimal(double value, int precision = 6) {
+  std::ostringstream out;
+  out << std::setprecision(precision) << value;
+  return out.str();
+}
+
+std::string backslashJoin(const std::vector<double>& values) {
+  std::string s;
+  for (size_t i = 0; i < values.size(); ++i) s += (i ? "\\" : "") + decimal(values[i], 10);
+  return s;
+}
+
+void put(DcmDataset& ds, const DcmTagKey& tag, const std::string& value, const std::string& file) {
+  const OFCondition status = ds.putAndInsertString(tag, value.c_str());
+  if (status.bad()) {
+    throw std::runtime_error(file + ": cannot set " + DcmTag(tag).getTagName() + ": " + status.text());
+  }
+}
+
+}  // namespace
+
+MolliSeriesWriter::MolliSeriesWriter(phantom::PhantomOptions options, std::string studyName)
+    : options_(std::move(options)), studyName_(std::move(studyName)) {}
+
+WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::string& dir) const {
+  fs::create_directories(dir);
+  const std::string key = studyName_ + "/seed=" + std::to_string(options_.seed);
+  WrittenStudy written;
+  written.studyInstanceUid = DicomUid::fromName(key + "/study");
+  written.seriesInstanceUid = DicomUid::fromName(key + "/series");
+  const std::string frameOfReference = DicomUid::fromName(key + "/frame-of-reference");
+
+  char date[16], clock[16];
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  std::strftime(date, sizeof date, "%Y%m%d", &local);
+  std::strftime(clock, sizeof clock, "%H%M%S", &local);
+
+  const double spacing = kFieldOfView / static_cast<double>(ph.cols);
+  const int64_t voxels = ph.voxelsPerSlice();
+  const std::string description = "MOLLI " + ph.scheme + (options_.postContrast ? " post-contrast" : " native") +
+                                  " (TorchT1 phantom)";
+  std::vector<uint16_t> pixels(static_cast<size_t>(voxels));
+  int instance = 0;
+  for (int64_t s = 0; s < ph.slices; ++s) {
+    // Slices stacked along the normal, centred on the origin.
+    const double offset = (static_cast<double>(s) - 0.5 * static_cast<double>(ph.slices - 1)) * kSliceDistance;
+    std::vector<double> position(3);
+    for (int k = 0; k < 3; ++k) {
+      position[k] = offset * kNormal[k] - 0.5 * kFieldOfView * (kRow[k] + kColumn[k]);
+    }
+    for (int64_t i = 0; i < ph.samples; ++i) {
+      ++instance;
+      const double ti = ph.times[s * ph.samples + i];
+      const std::string file = (fs::path(dir) / ("IM_" + std::to_string(s + 1) + "_" + std::to_string(i + 1) + ".dcm")).string();
+      DcmFileFormat format;
+      DcmDataset& ds = *format.getDataset();
+      const std::string sop = DicomUid::fromName(key + "/image/" + std::to_string(s) + "/" + std::to_string(i));
+      put(ds, DCM_SpecificCharacterSet, "ISO_IR 100", file);
+      put(ds, DCM_SOPClassUID, UID_MRImageStorage, file);
+      put(ds, DCM_SOPInstanceUID, sop, file);
+      put(ds, DCM_StudyDate, date, file);
+      put(ds, DCM_StudyTime, clock, file);
+      put(ds, DCM_SeriesDate, date, file);
+      put(ds, DCM_SeriesTime, clock, file);
+      put(ds, DCM_ContentDate, date, file);
+      put(ds, DCM_ContentTime, clock, file);
+      put(ds, DCM_AccessionNumber, "", file);
+      put(ds, DCM_Modality, "MR", file);
+      put(ds, DCM_BodyPartExamined, "HEART", file);
+      put(ds, DCM_PatientPosition, "HFS", file);
+      put(ds, DCM_Manufacturer, "TorchT1 phantom", file);
+      put(ds, DCM_ReferringPhysicianName, "", file);
+      put(ds, DCM_StudyDescription, "TorchT1 MOLLI phantom", file);
+      put(ds, DCM_SeriesDescription, description, file);
+      put(ds, DCM_ProtocolName, "MOLLI " + ph.scheme, file);
+      put(ds, DCM_PatientName, "TorchT1^Phantom", file);
+      put(ds, DCM_PatientID, "TT1-" + std::to_string(options_.seed), file);
+      put(ds, DCM_PatientBirthDate, "", file);
+      put(ds, DCM_PatientSex, "O", file);
+      put(ds, DCM_StudyInstanceUID, written.studyInstanceUid, file);
+      put(ds, DCM_SeriesInstanceUID, written.seriesInstanceUid, file);
+      put(ds, DCM_StudyID, "1", file);
+      put(ds, DCM_SeriesNumber, "5", file);
+      put(ds, DCM_AcquisitionNumber, std::to_string(s + 1), file);
+      put(ds, DCM_InstanceNumber, std::to_string(instance), file);
+      put(ds, DCM_FrameOfReferenceUID, frameOfReference, file);
+      put(ds, DCM_PositionReferenceIndicator, "", file);
+      put(ds, DCM_ImageType, "ORIGINAL\\PRIMARY\\M\\ND", file);
+      // MR Image module: an inversion-recovery gradient-echo (bSSFP readout) sequence.
+      put(ds, DCM_ScanningSequence, "GR\\IR", file);
+      put(ds, DCM_SequenceVariant, "SP\\MP", file);
+      put(ds, DCM_ScanOptions, "CG", file);  // cardiac gating: TriggerTime applies
+      put(ds, DCM_MRAcquisitionType, "2D", file);
+      put(ds, DCM_RepetitionTime, "2.7", file);
+      put(ds, DCM_EchoTime, "1.1", file);
+      put(ds, DCM_EchoTrainLength, "1", file);
+      put(ds, DCM_InversionTime, decimal(ti, 10), file);
+      put(ds, DCM_TriggerTime, decimal(std::fmod(ti, 60000.0 / options_.heartRate)), file);
+      put(ds, DCM_FlipAngle, "35", file);
+      put(ds, DCM_MagneticFieldStrength, "1.5", file);
+      put(ds, DCM_ImageComments, "TI " + decimal(std::round(ti)), file);
+      put(ds, DCM_SliceThickness, decimal(kSliceThickness), file);
+      put(ds, DCM_SpacingBetweenSlices, decimal(kSliceDistance), file);
+      put(ds, DCM_PixelSpacing, backslashJoin({spacing, spacing}), file);
+      put(ds, DCM_ImageOrientationPatient,
+          backslashJoin({kRow[0], kRow[1], kRow[2], kColumn[0], kColumn[1], kColumn[2]}), file);
+      put(ds, DCM_ImagePositionPatient, backslashJoin(position), file);
+      put(ds, DCM_SliceLocation, decimal(offset), file);
+      put(ds, DCM_SamplesPerPixel, "1", file);
+      put(ds, DCM_PhotometricInterpretation, "MONOCHROME2", file);
+      ds.putAndInsertUint16(DCM_Rows, static_cast<Uint16>(ph.rows));
+      ds.putAndInsertUint16(DCM_Columns, static_cast<Uint16>(ph.cols));
+      ds.putAndInsertUint16(DCM_BitsAllocated, 16);
+      ds.putAndInsertUint16(DCM_BitsStored, 12);
+      ds.putAndInsertUint16(DCM_HighBit, 11);
+      ds.putAndInsertUint16(DCM_PixelRepresentation, 0);
+      const float* image = &ph.pixels[(s * ph.samples + i) * voxels];
+      for (int64_t v = 0; v < voxels; ++v) {
+        pixels[v] = static_cast<uint16_t>(std::clamp(std::lround(image[v]), 0L, 4095L));
+      }
+      ds.putAndInsertUint16Array(DCM_PixelData, pixels.data(), static_cast<unsigned long>(voxels));
+      const OFCondition saved = format.saveFile(file.c_str(), EXS_LittleEndianExplicit);
+      if (saved.bad()) throw std::runtime_error(file + ": cannot write: " + saved.text());
+      written.files.push_back(file);
+    }
+  }
+
+  // Ground truth beside the images.
+  written.truthDir = (fs::path(dir) / "truth").string();
+  fs::create_directories(written.truthDir);
+  auto writeRaw = [&](const std::string& name, const void* data, size_t bytes) {
+    std::ofstream out(fs::path(written.truthDir) / name, std::ios::binary);
+    out.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
+    if (!out) throw std::runtime_error((fs::path(written.truthDir) / name).string() + ": cannot write");
+  };
+  writeRaw("t1.f32", ph.t1.data(), ph.t1.size() * sizeof(float));
+  writeRaw("labels.u8", ph.labels.data(), ph.labels.size());
+  std::ofstream json(fs::path(written.truthDir) / "truth.json");
+  json << "{\"slices\": " << ph.slices << ", \"rows\": " << ph.rows << ", \"cols\": " << ph.cols
+       << ", \"samples\": " << ph.samples << ", \"scheme\": \"" << ph.scheme << "\", \"post_contrast\": "
+       << (options_.postContrast ? "true" : "false") << ", \"snr\": " << options_.snr
+       << ", \"noise_sigma\": " << ph.noiseSigma << ", \"series_instance_uid\": \"" << written.seriesInstanceUid
+       << "\", \"t1_file\": \"t1.f32\", \"labels_file\": \"labels.u8\", \"labels\": {\"0\": \"background\", "
+          "\"1\": \"blood\", \"2\": \"myocardium\", \"3\": \"liver\", \"4\": \"muscle\", \"5\": \"fat\", \"6\": "
+          "\"lung\"}, \"inversion_times_ms\": [";
+  for (int64_t s = 0; s < ph.slices; ++s) {
+    json << (s ? ", " : "") << "[";
+    for (int64_t i = 0; i < ph.samples; ++i) json << (i ? ", " : "") << ph.times[s * ph.samples + i];
+    json << "]";
+  }
+  json << "]}\n";
+  if (!json) throw std::runtime_error(written.truthDir + "/truth.json: cannot write");
+  return written;
+}
+
+}  // namespace torcht1::dicom
