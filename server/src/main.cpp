@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "DemoCommand.h"
+#include "FitCommand.h"
 #include "SimulateCommand.h"
 
 int main(int argc, char** argv) {
@@ -14,6 +15,8 @@ int main(int argc, char** argv) {
 
   torcht1::server::DemoCommand demo;
   demo.registerWith(app);
+  torcht1::server::FitCommand fit;
+  fit.registerWith(app);
   torcht1::server::SimulateCommand simulate;
   simulate.registerWith(app);
 
@@ -25,6 +28,7 @@ int main(int argc, char** argv) {
   try {
     if (demo.selected()) return demo.run();
     if (simulate.selected()) return simulate.run();
+    if (fit.selected()) return fit.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "torcht1: %s\n", e.what());
     return 1;

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "torcht1/dicom/MolliSeries.h"
+
+namespace torcht1::dicom {
+
+/// One map of one slice, in the slice's row-major pixel order.
+struct SliceMap {
+  std::vector<float> values;  // already 0 where invalid
+};
+
+/// A map series to write, e.g. T1 or its standard deviation, for every slice of a source.
+struct MapSeries {
+  std::string kind;         // "T1" or "T1_SD": part of the UIDs and the description
+  std::string description;  // e.g. "T1 map", "T1 SD map"
+  int seriesNumberOffset = 100;
+  double windowCenter = 1300, windowWidth = 1300;
+  std::vector<SliceMap> slices;
+};
+
+/// Writes map series as DICOM MR Image Storage: ImageType DERIVED\PRIMARY\T1 MAP, 16-bit
+/// values in ms, the source slice's patient, study, frame of reference and geometry, a new
+/// series whose UIDs derive from the source series and the map kind (writing again gives
+/// the same UIDs), references to the source images, and a DerivationDescription naming
+/// the method and program version.
+class DerivedSeriesWriter {
+ public:
+  explicit DerivedSeriesWriter(std::string programVersion, std::string method);
+
+  /// Returns the files written into `dir`. Throws DicomError naming the file.
+  std::vector<std::string> write(const MolliSeries& source, const MapSeries& map, const std::string& dir) const;
+
+ private:
+  std::string programVersion_;
+  std::string method_;
+};
+
+}  // namespace torcht1::dicom

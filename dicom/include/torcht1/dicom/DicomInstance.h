@@ -1,0 +1,46 @@
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+
+namespace torcht1::dicom {
+
+/// The attributes of one image file that grouping, selection and fitting need, read
+/// without its pixel data.
+struct DicomInstance {
+  std::string path;
+  std::string sopClassUid, sopInstanceUid, seriesInstanceUid, studyInstanceUid, frameOfReferenceUid;
+  std::string modality, imageType, seriesDescription, protocolName, contrastBolusAgent, manufacturer;
+  int seriesNumber = 0;
+  int rows = 0, cols = 0;
+  bool hasPixelData = false;
+  bool hasGeometry = false;
+  std::array<double, 3> position{};     // ImagePositionPatient
+  std::array<double, 6> orientation{};  // ImageOrientationPatient
+  std::array<double, 2> spacing{};      // PixelSpacing (row, column)
+  double sliceThickness = 0;
+  /// Inversion time in ms, from InversionTime (0018,0082), else "TI <ms>" in ImageComments,
+  /// else (when allowed) TriggerTime. Empty when none is found.
+  std::optional<double> inversionTime;
+  std::string inversionTimeSource;  // "InversionTime", "ImageComments", "TriggerTime"
+
+  /// Position along the image normal (mm): what tells slices apart.
+  double normalPosition() const;
+};
+
+/// Silences DCMTK's own log (once per process): the library reports every problem itself.
+void quietDcmtk();
+
+/// Reads DicomInstance from files. Throws DicomError "<file>: <reason>" for anything that
+/// is not a readable DICOM file.
+class DicomInstanceReader {
+ public:
+  explicit DicomInstanceReader(bool triggerTimeFallback = false) : triggerTimeFallback_(triggerTimeFallback) {}
+  DicomInstance read(const std::string& path) const;
+
+ private:
+  bool triggerTimeFallback_;
+};
+
+}  // namespace torcht1::dicom

@@ -1,0 +1,120 @@
+#include "torcht1/dicom/DerivedSeriesWriter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dctk.h>
+
+#include "torcht1/dicom/DicomError.h"
+#include "torcht1/dicom/DicomUid.h"
+
+namespace fs = std::filesystem;
+
+namespace torcht1::dicom {
+
+namespace {
+
+// Copied from the source image: patient, study, frame of reference, geometry and the
+// acquisition attributes the MR Image module requires.
+const DcmTagKey kCopied[] = {
+    DCM_SpecificCharacterSet, DCM_PatientName, DCM_PatientID, DCM_PatientBirthDate, DCM_PatientSex,
+    DCM_StudyInstanceUID, DCM_StudyDate, DCM_StudyTime, DCM_StudyID, DCM_AccessionNumber,
+    DCM_ReferringPhysicianName, DCM_StudyDescription, DCM_FrameOfReferenceUID, DCM_PositionReferenceIndicator,
+    DCM_BodyPartExamined, DCM_PatientPosition, DCM_Laterality, DCM_ImagePositionPatient,
+    DCM_ImageOrientationPatient, DCM_PixelSpacing, DCM_SliceThickness, DCM_SliceLocation, DCM_ScanningSequence,
+    DCM_SequenceVariant, DCM_ScanOptions, DCM_MRAcquisitionType, DCM_RepetitionTime, DCM_EchoTime,
+    DCM_EchoTrainLength, DCM_MagneticFieldStrength, DCM_SeriesDate, DCM_SeriesTime, DCM_ContrastBolusAgent,
+};
+
+void put(DcmDataset& ds, const DcmTagKey& tag, const std::string& value, const std::string& file) {
+  if (ds.putAndInsertString(tag, value.c_str()).bad()) {
+    throw DicomError(file + ": cannot set " + std::string(DcmTag(tag).getTagName()));
+  }
+}
+
+}  // namespace
+
+DerivedSeriesWriter::DerivedSeriesWriter(std::string programVersion, std::string method)
+    : programVersion_(std::move(programVersion)), method_(std::move(method)) {}
+
+std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, const MapSeries& map,
+                                                    const std::string& dir) const {
+  if (map.slices.size() != source.slices.size()) {
+    throw DicomError("series " + source.seriesInstanceUid + ": " + std::to_string(map.slices.size()) +
+                     " map slices for " + std::to_string(source.slices.size()) + " source slices");
+  }
+  const std::string seriesUid = DicomUid::fromName(source.seriesInstanceUid + "/torcht1/" + map.kind);
+  const fs::path folder = fs::path(dir) / seriesUid;
+  fs::create_directories(folder);
+  std::vector<std::string> files;
+  for (size_t s = 0; s < source.slices.size(); ++s) {
+    const MolliSlice& slice = source.slices[s];
+    const DicomInstance& first = slice.images.front();
+    DcmFileFormat sourceFile;
+    if (sourceFile.loadFile(first.path.c_str(), EXS_Unknown, EGL_noChange, 4096).bad()) {
+      throw DicomError(first.path + ": cannot read the source image again");
+    }
+    DcmDataset& src = *sourceFile.getDataset();
+    const std::string file = (folder / ("MAP_" + std::to_string(s + 1) + ".dcm")).string();
+
+    DcmFileFormat out;
+    DcmDataset& ds = *out.getDataset();
+    for (const auto& tag : kCopied) {
+      DcmElement* element = nullptr;
+      if (src.findAndGetElement(tag, element).good() && element != nullptr) {
+        ds.insert(static_cast<DcmElement*>(element->clone()), true);
+      }
+    }
+    std::string sourceSops;
+    for (const auto& image : slice.images) sourceSops += image.sopInstanceUid;
+    put(ds, DCM_SOPClassUID, UID_MRImageStorage, file);
+    put(ds, DCM_SOPInstanceUID, DicomUid::fromName(seriesUid + "/" + std::to_string(s) + "/" + sourceSops), file);
+    put(ds, DCM_SeriesInstanceUID, seriesUid, file);
+    put(ds, DCM_Modality, "MR", file);
+    put(ds, DCM_Manufacturer, "TorchT1 node", file);
+    put(ds, DCM_SoftwareVersions, programVersion_, file);
+    put(ds, DCM_SeriesNumber, std::to_string(first.seriesNumber + map.seriesNumberOffset), file);
+    put(ds, DCM_SeriesDescription, (source.description.empty() ? "MOLLI" : source.description) + " " + map.description, file);
+    put(ds, DCM_InstanceNumber, std::to_string(s + 1), file);
+    put(ds, DCM_ImageType, map.kind == "T1" ? "DERIVED\\PRIMARY\\T1 MAP" : "DERIVED\\PRIMARY\\T1 MAP\\UNCERTAINTY", file);
+    put(ds, DCM_DerivationDescription, "TorchT1 node " + programVersion_ + ": " + method_, file);
+    put(ds, DCM_InversionTime, "", file);  // a map has none; required (type 2C) for IR sequences
+    put(ds, DCM_TriggerTime, "", file);
+    put(ds, DCM_WindowCenter, std::to_string(static_cast<int>(map.windowCenter)), file);
+    put(ds, DCM_WindowWidth, std::to_string(static_cast<int>(map.windowWidth)), file);
+    put(ds, DCM_WindowCenterWidthExplanation, map.description + " (ms)", file);
+    put(ds, DCM_SamplesPerPixel, "1", file);
+    put(ds, DCM_PhotometricInterpretation, "MONOCHROME2", file);
+    ds.putAndInsertUint16(DCM_Rows, static_cast<Uint16>(source.rows));
+    ds.putAndInsertUint16(DCM_Columns, static_cast<Uint16>(source.cols));
+    ds.putAndInsertUint16(DCM_BitsAllocated, 16);
+    ds.putAndInsertUint16(DCM_BitsStored, 16);
+    ds.putAndInsertUint16(DCM_HighBit, 15);
+    ds.putAndInsertUint16(DCM_PixelRepresentation, 0);
+    for (const auto& image : slice.images) {
+      DcmItem* item = nullptr;
+      if (ds.findOrCreateSequenceItem(DCM_SourceImageSequence, item, -2).good() && item != nullptr) {
+        item->putAndInsertString(DCM_ReferencedSOPClassUID, image.sopClassUid.c_str());
+        item->putAndInsertString(DCM_ReferencedSOPInstanceUID, image.sopInstanceUid.c_str());
+      }
+    }
+    const auto& values = map.slices[s].values;
+    if (values.size() != static_cast<size_t>(source.rows) * static_cast<size_t>(source.cols)) {
+      throw DicomError(file + ": map has " + std::to_string(values.size()) + " values for a " +
+                       std::to_string(source.rows) + "x" + std::to_string(source.cols) + " image");
+    }
+    std::vector<Uint16> pixels(values.size());
+    for (size_t i = 0; i < values.size(); ++i) {
+      pixels[i] = static_cast<Uint16>(std::clamp(std::lround(values[i]), 0L, 65535L));
+    }
+    ds.putAndInsertUint16Array(DCM_PixelData, pixels.data(), static_cast<unsigned long>(pixels.size()));
+    const OFCondition saved = out.saveFile(file.c_str(), EXS_LittleEndianExplicit);
+    if (saved.bad()) throw DicomError(file + ": cannot write (" + std::string(saved.text()) + ")");
+    files.push_back(file);
+  }
+  return files;
+}
+
+}  // namespace torcht1::dicom

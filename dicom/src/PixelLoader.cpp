@@ -1,0 +1,64 @@
+#include "torcht1/dicom/PixelLoader.h"
+
+#include <mutex>
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmdata/dctk.h>
+#include <dcmtk/dcmimgle/dcmimage.h>
+#include <dcmtk/dcmjpeg/djdecode.h>
+#include <dcmtk/dcmjpls/djdecode.h>
+
+#include "torcht1/dicom/DicomError.h"
+
+namespace torcht1::dicom {
+
+PixelLoader::PixelLoader() {
+  static std::once_flag once;
+  quietDcmtk();
+  std::call_once(once, [] {
+    DJDecoderRegistration::registerCodecs();
+    DJLSDecoderRegistration::registerCodecs();
+    DcmRLEDecoderRegistration::registerCodecs();
+  });
+}
+
+std::vector<float> PixelLoader::load(const DicomInstance& instance) const {
+  DcmFileFormat format;
+  const OFCondition loaded = format.loadFile(instance.path.c_str());
+  if (loaded.bad()) throw DicomError(instance.path + ": cannot read (" + loaded.text() + ")");
+  DcmDataset& ds = *format.getDataset();
+  // Stored values, unpacked and sign-extended by DCMTK; the rescale is applied here in
+  // double precision (DCMTK's own modality transform rounds to integers).
+  DicomImage image(&format, ds.getOriginalXfer(), CIF_IgnoreModalityTransformation, 0, 1);
+  if (image.getStatus() != EIS_Normal) {
+    throw DicomError(instance.path + ": cannot decode pixels (" + DicomImage::getString(image.getStatus()) + ")");
+  }
+  const DiPixel* pixel = image.getInterData();
+  if (pixel == nullptr || pixel->getData() == nullptr) throw DicomError(instance.path + ": no pixel data");
+  const unsigned long count = pixel->getCount();
+  if (count != static_cast<unsigned long>(instance.rows) * static_cast<unsigned long>(instance.cols)) {
+    throw DicomError(instance.path + ": " + std::to_string(count) + " pixels decoded, " +
+                     std::to_string(instance.rows) + "x" + std::to_string(instance.cols) + " declared");
+  }
+  // DCMTK sets the output to 0 when an element is absent: take the values only when present.
+  Float64 slope = 1, intercept = 0, value = 0;
+  if (ds.findAndGetFloat64(DCM_RescaleSlope, value).good() && value != 0) slope = value;
+  if (ds.findAndGetFloat64(DCM_RescaleIntercept, value).good()) intercept = value;
+  std::vector<float> values(count);
+  auto convert = [&](const auto* data) {
+    for (unsigned long i = 0; i < count; ++i) values[i] = static_cast<float>(slope * static_cast<double>(data[i]) + intercept);
+  };
+  switch (pixel->getRepresentation()) {
+    case EPR_Uint8: convert(static_cast<const Uint8*>(pixel->getData())); break;
+    case EPR_Sint8: convert(static_cast<const Sint8*>(pixel->getData())); break;
+    case EPR_Uint16: convert(static_cast<const Uint16*>(pixel->getData())); break;
+    case EPR_Sint16: convert(static_cast<const Sint16*>(pixel->getData())); break;
+    case EPR_Uint32: convert(static_cast<const Uint32*>(pixel->getData())); break;
+    case EPR_Sint32: convert(static_cast<const Sint32*>(pixel->getData())); break;
+    default: throw DicomError(instance.path + ": unsupported pixel representation");
+  }
+  return values;
+}
+
+}  // namespace torcht1::dicom

@@ -1,0 +1,148 @@
+#include "torcht1/dicom/SeriesAssembler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace torcht1::dicom {
+
+namespace {
+
+constexpr const char* kMrImageStorage = "1.2.840.10008.5.1.4.1.1.4";
+constexpr const char* kEnhancedMrImageStorage = "1.2.840.10008.5.1.4.1.1.4.1";
+
+std::vector<std::string> imageTypeValues(const std::string& imageType) {
+  std::vector<std::string> values;
+  std::stringstream in(imageType);
+  std::string v;
+  while (std::getline(in, v, '\\')) values.push_back(v);
+  return values;
+}
+
+std::string formatMs(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+}  // namespace
+
+std::vector<double> MolliSlice::inversionTimes() const {
+  std::vector<double> t;
+  for (const auto& image : images) t.push_back(*image.inversionTime);
+  return t;
+}
+
+SeriesAssembler::SeriesAssembler(SeriesSelection selection)
+    : selection_(std::move(selection)), pattern_(selection_.descriptionPattern, std::regex::icase | std::regex::ECMAScript) {}
+
+SeriesAssembler::Result SeriesAssembler::assemble(const std::vector<DicomInstance>& instances) const {
+  // Series in the order first seen.
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<const DicomInstance*>> bySeries;
+  for (const auto& instance : instances) {
+    auto& list = bySeries[instance.seriesInstanceUid];
+    if (list.empty()) order.push_back(instance.seriesInstanceUid);
+    list.push_back(&instance);
+  }
+
+  Result result;
+  for (const auto& uid : order) {
+    const auto& list = bySeries[uid];
+    const DicomInstance& first = *list.front();
+    auto reject = [&](const std::string& reason) {
+      result.rejected.push_back({uid, first.seriesDescription, reason});
+    };
+
+    std::string problem;
+    std::set<std::string> sops;
+    for (const DicomInstance* d : list) {
+      const auto type = imageTypeValues(d->imageType);
+      if (d->modality != "MR") {
+        problem = "not MR (modality '" + d->modality + "')";
+      } else if (d->sopClassUid == kEnhancedMrImageStorage) {
+        problem = "Enhanced MR (multi-frame) input is not supported yet";
+      } else if (d->sopClassUid != kMrImageStorage) {
+        problem = "SOP class " + d->sopClassUid + " is not MR Image Storage";
+      } else if (!type.empty() && type[0] == "DERIVED") {
+        problem = "a derived series (ImageType " + d->imageType + "), never fitted";
+      } else if (std::find(type.begin(), type.end(), "T1 MAP") != type.end()) {
+        problem = "a T1 map, never fitted";
+      } else if (std::find(type.begin(), type.end(), "P") != type.end() ||
+                 std::find(type.begin(), type.end(), "PHASE") != type.end()) {
+        problem = "phase images (ImageType " + d->imageType + "); magnitude images are needed";
+      } else if (!d->hasPixelData) {
+        problem = d->path + " has no pixel data";
+      } else if (!d->hasGeometry) {
+        problem = d->path + " has no image position, orientation or pixel spacing";
+      } else if (d->rows != first.rows || d->cols != first.cols) {
+        problem = "mixed matrix sizes (" + std::to_string(first.rows) + "x" + std::to_string(first.cols) + " and " +
+                  std::to_string(d->rows) + "x" + std::to_string(d->cols) + ")";
+      } else if (!d->inversionTime) {
+        problem = d->path + " has no inversion time (InversionTime, 'TI <ms>' in ImageComments)";
+      } else if (!sops.insert(d->sopInstanceUid).second) {
+        problem = "SOP Instance UID " + d->sopInstanceUid + " appears in more than one file";
+      }
+      if (!problem.empty()) break;
+    }
+    if (problem.empty() && !selection_.descriptionPattern.empty() &&
+        !std::regex_search(first.seriesDescription, pattern_) && !std::regex_search(first.protocolName, pattern_)) {
+      problem = "description '" + first.seriesDescription + "' / protocol '" + first.protocolName +
+                "' does not match the T1 pattern '" + selection_.descriptionPattern + "'";
+    }
+    if (!problem.empty()) {
+      reject(problem);
+      continue;
+    }
+
+    // Slices: same orientation, positions along the normal within the tolerance.
+    std::vector<const DicomInstance*> sorted(list);
+    std::sort(sorted.begin(), sorted.end(),
+              [](const DicomInstance* a, const DicomInstance* b) { return a->normalPosition() < b->normalPosition(); });
+    MolliSeries series;
+    series.seriesInstanceUid = uid;
+    series.description = first.seriesDescription;
+    series.rows = first.rows;
+    series.cols = first.cols;
+    for (const DicomInstance* d : sorted) {
+      bool sameOrientation = true;
+      for (int k = 0; k < 6; ++k) sameOrientation = sameOrientation && std::abs(d->orientation[k] - first.orientation[k]) < 1e-3;
+      if (!sameOrientation) {
+        problem = "mixed image orientations";
+        break;
+      }
+      if (series.slices.empty() ||
+          d->normalPosition() - series.slices.back().images.back().normalPosition() > selection_.sliceTolerance) {
+        series.slices.emplace_back();
+      }
+      series.slices.back().images.push_back(*d);
+    }
+    for (size_t s = 0; s < series.slices.size() && problem.empty(); ++s) {
+      auto& images = series.slices[s].images;
+      std::sort(images.begin(), images.end(),
+                [](const DicomInstance& a, const DicomInstance& b) { return *a.inversionTime < *b.inversionTime; });
+      for (size_t i = 1; i < images.size(); ++i) {
+        if (std::abs(*images[i].inversionTime - *images[i - 1].inversionTime) < 1e-6) {
+          problem = "slice " + std::to_string(s + 1) + " has two images at TI " + formatMs(*images[i].inversionTime) + " ms";
+          break;
+        }
+      }
+      if (problem.empty() && static_cast<int>(images.size()) < selection_.minInversionTimes) {
+        problem = "slice " + std::to_string(s + 1) + " has " + std::to_string(images.size()) +
+                  " inversion times; at least " + std::to_string(selection_.minInversionTimes) + " are needed";
+      }
+    }
+    if (!problem.empty()) {
+      reject(problem);
+      continue;
+    }
+    static const std::regex post("post|\\bgd\\b|gad|contrast|\\+c", std::regex::icase);
+    series.postContrast = !first.contrastBolusAgent.empty() || std::regex_search(first.seriesDescription, post);
+    result.series.push_back(std::move(series));
+  }
+  return result;
+}
+
+}  // namespace torcht1::dicom

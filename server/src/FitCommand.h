@@ -1,0 +1,29 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace torcht1::server {
+
+/// `torcht1 fit INPUT... --out DIR`: reads DICOM files and folders, finds the MOLLI series,
+/// fits them and writes T1 and T1 SD map series into DIR.
+class FitCommand {
+ public:
+  void registerWith(CLI::App& app);
+  bool selected() const { return command_ != nullptr && command_->parsed(); }
+  int run() const;
+
+ private:
+  CLI::App* command_ = nullptr;
+  std::vector<std::string> inputs_;
+  std::string out_;
+  std::string config_;
+  std::string device_ = "auto";
+  std::string pattern_;
+  int minInversionTimes_ = 5;
+  bool triggerTime_ = false;
+};
+
+}  // namespace torcht1::server

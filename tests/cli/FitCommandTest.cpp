@@ -1,0 +1,166 @@
+// `torcht1 simulate` then `torcht1 fit`, through the real binary: the offline DICOM path.
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dctk.h>
+
+namespace fs = std::filesystem;
+
+namespace torcht1 {
+namespace {
+
+struct Outcome {
+  int status;
+  std::string output;
+};
+
+Outcome runTorcht1(const std::string& arguments) {
+  const std::string command = std::string(TORCHT1_BINARY) + " " + arguments + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  Outcome r{-1, ""};
+  if (pipe == nullptr) return r;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe)) r.output += buffer;
+  const int status = ::pclose(pipe);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string text(DcmDataset& ds, const DcmTagKey& tag) {
+  OFString v;
+  ds.findAndGetOFStringArray(tag, v);
+  return v.c_str();
+}
+
+std::vector<fs::path> dicomFiles(const fs::path& dir) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file() && e.path().extension() == ".dcm") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+class FitCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("torcht1-fitcmd-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    const Outcome sim = runTorcht1("simulate --out " + (dir_ / "in").string() + " --size 64 --slices 2 --seed 9");
+    ASSERT_EQ(sim.status, 0) << sim.output;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+TEST_F(FitCommandTest, MapsMatchTruthPassDciodvfyAndReferenceTheSource) {
+  const Outcome fit = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "out").string() + " --device cpu");
+  ASSERT_EQ(fit.status, 0) << fit.output;
+  EXPECT_NE(fit.output.find("slice 1: T1"), std::string::npos) << fit.output;
+  EXPECT_NE(fit.output.find("skipped " + (dir_ / "in" / "truth").string()), std::string::npos)
+      << "non-DICOM files are reported, one line each:\n" << fit.output;
+
+  const auto maps = dicomFiles(dir_ / "out");
+  ASSERT_EQ(maps.size(), 4u) << "T1 and SD, 2 slices each";
+  std::vector<float> truth(2 * 64 * 64);
+  std::vector<uint8_t> labels(truth.size());
+  std::ifstream(dir_ / "in" / "truth" / "t1.f32", std::ios::binary).read(reinterpret_cast<char*>(truth.data()), truth.size() * 4);
+  std::ifstream(dir_ / "in" / "truth" / "labels.u8", std::ios::binary).read(reinterpret_cast<char*>(labels.data()), labels.size());
+
+  DcmFileFormat source;
+  ASSERT_TRUE(source.loadFile((dir_ / "in" / "IM_1_1.dcm").c_str()).good());
+  DcmDataset& src = *source.getDataset();
+  int t1Maps = 0;
+  for (const auto& file : maps) {
+    FILE* pipe = ::popen(("dciodvfy '" + file.string() + "' 2>&1").c_str(), "r");
+    std::string out;
+    char buffer[512];
+    while (pipe && std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
+    if (pipe) ::pclose(pipe);
+    EXPECT_EQ(out.find("Error"), std::string::npos) << file << "\n" << out;
+
+    DcmFileFormat format;
+    ASSERT_TRUE(format.loadFile(file.c_str()).good());
+    DcmDataset& ds = *format.getDataset();
+    EXPECT_EQ(text(ds, DCM_StudyInstanceUID), text(src, DCM_StudyInstanceUID));
+    EXPECT_EQ(text(ds, DCM_PatientID), text(src, DCM_PatientID));
+    EXPECT_EQ(text(ds, DCM_FrameOfReferenceUID), text(src, DCM_FrameOfReferenceUID));
+    EXPECT_NE(text(ds, DCM_SeriesInstanceUID), text(src, DCM_SeriesInstanceUID));
+    EXPECT_NE(text(ds, DCM_DerivationDescription).find("TorchT1 node"), std::string::npos);
+    DcmSequenceOfItems* references = nullptr;
+    ASSERT_TRUE(ds.findAndGetSequence(DCM_SourceImageSequence, references).good());
+    EXPECT_EQ(references->card(), 8u) << "one reference per source image of the slice";
+    if (text(ds, DCM_ImageType) != "DERIVED\\PRIMARY\\T1 MAP") continue;
+    ++t1Maps;
+    EXPECT_EQ(text(ds, DCM_WindowCenter), "1300");
+    EXPECT_EQ(text(ds, DCM_SeriesNumber), "105");
+    const int slice = std::stoi(text(ds, DCM_InstanceNumber)) - 1;
+    // Same geometry as the source slice.
+    DcmFileFormat sliceSource;
+    ASSERT_TRUE(sliceSource.loadFile((dir_ / "in" / ("IM_" + std::to_string(slice + 1) + "_1.dcm")).c_str()).good());
+    EXPECT_EQ(text(ds, DCM_ImagePositionPatient), text(*sliceSource.getDataset(), DCM_ImagePositionPatient));
+    EXPECT_EQ(text(ds, DCM_ImageOrientationPatient), text(*sliceSource.getDataset(), DCM_ImageOrientationPatient));
+    const Uint16* pixels = nullptr;
+    unsigned long count = 0;
+    ASSERT_TRUE(ds.findAndGetUint16Array(DCM_PixelData, pixels, &count).good());
+    ASSERT_EQ(count, 64u * 64u);
+    std::vector<double> myocardiumError;
+    for (unsigned long v = 0; v < count; ++v) {
+      const size_t i = slice * 64 * 64 + v;
+      if (labels[i] == 2) myocardiumError.push_back(std::abs(pixels[v] - truth[i]) / truth[i]);
+    }
+    ASSERT_GT(myocardiumError.size(), 20u);
+    std::nth_element(myocardiumError.begin(), myocardiumError.begin() + myocardiumError.size() / 2, myocardiumError.end());
+    EXPECT_LT(myocardiumError[myocardiumError.size() / 2], 0.03) << "median T1 error in myocardium, slice " << slice;
+  }
+  EXPECT_EQ(t1Maps, 2);
+
+  // Fitting again gives the same UIDs: PACS never holds the maps twice.
+  const Outcome again = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "again").string() + " --device cpu");
+  ASSERT_EQ(again.status, 0) << again.output;
+  const auto second = dicomFiles(dir_ / "again");
+  ASSERT_EQ(second.size(), maps.size());
+  for (size_t i = 0; i < maps.size(); ++i) {
+    DcmFileFormat a, b;
+    a.loadFile(maps[i].c_str());
+    b.loadFile(second[i].c_str());
+    EXPECT_EQ(text(*a.getDataset(), DCM_SOPInstanceUID), text(*b.getDataset(), DCM_SOPInstanceUID));
+    EXPECT_EQ(text(*a.getDataset(), DCM_SeriesInstanceUID), text(*b.getDataset(), DCM_SeriesInstanceUID));
+  }
+
+  // Our own maps are never taken as input.
+  const Outcome loop = runTorcht1("fit " + (dir_ / "out").string() + " --out " + (dir_ / "loop").string());
+  EXPECT_EQ(loop.status, 1);
+  EXPECT_NE(loop.output.find("a derived series"), std::string::npos) << loop.output;
+  EXPECT_NE(loop.output.find("no MOLLI series"), std::string::npos) << loop.output;
+}
+
+TEST_F(FitCommandTest, TooFewInversionTimesIsSkippedWithTheReason) {
+  for (int i = 4; i <= 8; ++i) fs::remove(dir_ / "in" / ("IM_2_" + std::to_string(i) + ".dcm"));
+  const Outcome fit = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "out").string() + " --device cpu");
+  EXPECT_EQ(fit.status, 1) << fit.output;
+  EXPECT_NE(fit.output.find("slice 2 has 3 inversion times; at least 5 are needed"), std::string::npos) << fit.output;
+}
+
+TEST_F(FitCommandTest, MissingInputAndNoSeriesAreClearErrors) {
+  const Outcome missing = runTorcht1("fit " + (dir_ / "nowhere").string() + " --out " + (dir_ / "out").string());
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_NE(missing.output.find("nowhere: no such file or folder"), std::string::npos) << missing.output;
+  const Outcome pattern = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "out").string() + " --pattern '^T2'");
+  EXPECT_EQ(pattern.status, 1);
+  EXPECT_NE(pattern.output.find("does not match the T1 pattern"), std::string::npos) << pattern.output;
+}
+
+}  // namespace
+}  // namespace torcht1
