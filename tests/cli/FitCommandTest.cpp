@@ -162,5 +162,58 @@ TEST_F(FitCommandTest, MissingInputAndNoSeriesAreClearErrors) {
   EXPECT_NE(pattern.output.find("does not match the T1 pattern"), std::string::npos) << pattern.output;
 }
 
+/// The T1 map pixels of a fit output, slice by slice.
+std::vector<std::vector<Uint16>> t1Pixels(const fs::path& out) {
+  std::vector<std::pair<int, std::vector<Uint16>>> slices;
+  for (const auto& file : dicomFiles(out)) {
+    DcmFileFormat format;
+    if (format.loadFile(file.c_str()).bad()) continue;
+    DcmDataset& ds = *format.getDataset();
+    if (text(ds, DCM_ImageType) != "DERIVED\\PRIMARY\\T1 MAP") continue;
+    const Uint16* pixels = nullptr;
+    unsigned long count = 0;
+    ds.findAndGetUint16Array(DCM_PixelData, pixels, &count);
+    slices.push_back({std::stoi(text(ds, DCM_InstanceNumber)), std::vector<Uint16>(pixels, pixels + count)});
+  }
+  std::sort(slices.begin(), slices.end());
+  std::vector<std::vector<Uint16>> result;
+  for (auto& s : slices) result.push_back(std::move(s.second));
+  return result;
+}
+
+TEST_F(FitCommandTest, EveryLosslessTransferSyntaxGivesTheSameMap) {
+  const Outcome reference = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "ref").string() + " --device cpu");
+  ASSERT_EQ(reference.status, 0) << reference.output;
+  const auto expected = t1Pixels(dir_ / "ref");
+  ASSERT_EQ(expected.size(), 2u);
+  // DCMTK's own tools write each variant; the node must read every one of them.
+  struct Variant {
+    std::string name, tool;
+    E_TransferSyntax syntax;
+  };
+  const std::vector<Variant> variants = {
+      {"implicit-little-endian", "dcmconv +ti", EXS_LittleEndianImplicit},
+      {"explicit-big-endian", "dcmconv +tb", EXS_BigEndianExplicit},
+      {"deflated", "dcmconv +td", EXS_DeflatedLittleEndianExplicit},
+      {"jpeg-lossless", "dcmcjpeg +e1", EXS_JPEGProcess14SV1},
+      {"jpeg-ls-lossless", "dcmcjpls +el", EXS_JPEGLSLossless},
+      {"rle", "dcmcrle", EXS_RLELossless},
+  };
+  for (const auto& [name, tool, syntax] : variants) {
+    const fs::path in = dir_ / name;
+    fs::create_directories(in);
+    for (const auto& file : dicomFiles(dir_ / "in")) {
+      const std::string command = tool + " '" + file.string() + "' '" + (in / file.filename()).string() + "' 2>&1";
+      ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    }
+    DcmFileFormat converted;
+    ASSERT_TRUE(converted.loadFile((in / "IM_1_1.dcm").c_str()).good());
+    ASSERT_EQ(converted.getDataset()->getOriginalXfer(), syntax) << name << " was not written as intended";
+    const Outcome fit = runTorcht1("fit " + in.string() + " --out " + (dir_ / (name + "-out")).string() + " --device cpu");
+    ASSERT_EQ(fit.status, 0) << name << "\n" << fit.output;
+    EXPECT_EQ(t1Pixels(dir_ / (name + "-out")), expected) << name << ": the T1 map differs from the uncompressed input's";
+  }
+}
+
 }  // namespace
 }  // namespace torcht1
