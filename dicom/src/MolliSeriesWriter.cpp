@@ -49,8 +49,13 @@ void put(DcmDataset& ds, const DcmTagKey& tag, const std::string& value, const s
 
 }  // namespace
 
-MolliSeriesWriter::MolliSeriesWriter(phantom::PhantomOptions options, std::string studyName)
-    : options_(std::move(options)), studyName_(std::move(studyName)) {}
+MolliSeriesWriter::MolliSeriesWriter(phantom::PhantomOptions options, std::string studyName, PixelEncoding encoding)
+    : options_(std::move(options)), studyName_(std::move(studyName)), encoding_(encoding) {
+  if (encoding_.bitsStored != 8 && encoding_.bitsStored != 12 && encoding_.bitsStored != 16) {
+    throw std::invalid_argument("bits stored must be 8, 12 or 16");
+  }
+  if (!(encoding_.rescaleSlope > 0)) throw std::invalid_argument("rescale slope must be > 0");
+}
 
 WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::string& dir) const {
   fs::create_directories(dir);
@@ -71,7 +76,10 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
   const int64_t voxels = ph.voxelsPerSlice();
   const std::string description = "MOLLI " + ph.scheme + (options_.postContrast ? " post-contrast" : " native") +
                                   " (TorchT1 phantom)";
-  std::vector<uint16_t> pixels(static_cast<size_t>(voxels));
+  const int bitsAllocated = encoding_.bitsStored == 8 ? 8 : 16;
+  const long maxStored = encoding_.isSigned ? (1L << (encoding_.bitsStored - 1)) - 1 : (1L << encoding_.bitsStored) - 1;
+  const long minStored = encoding_.isSigned ? -(1L << (encoding_.bitsStored - 1)) : 0;
+  std::vector<long> stored(static_cast<size_t>(voxels));
   int instance = 0;
   for (int64_t s = 0; s < ph.slices; ++s) {
     // Slices stacked along the normal, centred on the origin.
@@ -142,15 +150,28 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
       put(ds, DCM_PhotometricInterpretation, "MONOCHROME2", file);
       ds.putAndInsertUint16(DCM_Rows, static_cast<Uint16>(ph.rows));
       ds.putAndInsertUint16(DCM_Columns, static_cast<Uint16>(ph.cols));
-      ds.putAndInsertUint16(DCM_BitsAllocated, 16);
-      ds.putAndInsertUint16(DCM_BitsStored, 12);
-      ds.putAndInsertUint16(DCM_HighBit, 11);
-      ds.putAndInsertUint16(DCM_PixelRepresentation, 0);
+      ds.putAndInsertUint16(DCM_BitsAllocated, static_cast<Uint16>(bitsAllocated));
+      ds.putAndInsertUint16(DCM_BitsStored, static_cast<Uint16>(encoding_.bitsStored));
+      ds.putAndInsertUint16(DCM_HighBit, static_cast<Uint16>(encoding_.bitsStored - 1));
+      ds.putAndInsertUint16(DCM_PixelRepresentation, encoding_.isSigned ? 1 : 0);
+      if (encoding_.writeRescale()) {
+        put(ds, DCM_RescaleSlope, decimal(encoding_.rescaleSlope, 10), file);
+        put(ds, DCM_RescaleIntercept, decimal(encoding_.rescaleIntercept, 10), file);
+        put(ds, DCM_RescaleType, "US", file);
+      }
       const float* image = &ph.pixels[(s * ph.samples + i) * voxels];
       for (int64_t v = 0; v < voxels; ++v) {
-        pixels[v] = static_cast<uint16_t>(std::clamp(std::lround(image[v]), 0L, 4095L));
+        const double value = (image[v] - encoding_.rescaleIntercept) / encoding_.rescaleSlope;
+        stored[v] = std::clamp(std::lround(value), minStored, maxStored);
       }
-      ds.putAndInsertUint16Array(DCM_PixelData, pixels.data(), static_cast<unsigned long>(voxels));
+      if (bitsAllocated == 8) {
+        std::vector<Uint8> bytes(stored.begin(), stored.end());  // two's complement when signed
+        ds.putAndInsertUint8Array(DCM_PixelData, bytes.data(), static_cast<unsigned long>(voxels));
+      } else {
+        std::vector<Uint16> words(stored.size());
+        for (size_t k = 0; k < stored.size(); ++k) words[k] = static_cast<Uint16>(stored[k] & 0xffff);
+        ds.putAndInsertUint16Array(DCM_PixelData, words.data(), static_cast<unsigned long>(voxels));
+      }
       const OFCondition saved = format.saveFile(file.c_str(), EXS_LittleEndianExplicit);
       if (saved.bad()) throw std::runtime_error(file + ": cannot write: " + saved.text());
       written.files.push_back(file);

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "torcht1/dicom/MolliSeriesWriter.h"
 #include "torcht1/phantom/PhantomGenerator.h"
 
 namespace torcht1::server {
@@ -19,6 +20,7 @@ class SimulateCommand {
   CLI::App* command_ = nullptr;
   std::string out_;
   phantom::PhantomOptions options_;
+  dicom::PixelEncoding encoding_;
 };
 
 }  // namespace torcht1::server

@@ -8,6 +8,15 @@
 
 namespace torcht1::dicom {
 
+/// How pixel values are stored: value = slope * stored + intercept.
+struct PixelEncoding {
+  int bitsStored = 12;  // 8 (in 8 allocated bits), 12 or 16 (in 16)
+  bool isSigned = false;
+  double rescaleSlope = 1;
+  double rescaleIntercept = 0;
+  bool writeRescale() const { return rescaleSlope != 1 || rescaleIntercept != 0; }
+};
+
 /// Where the writer put things, for the caller's report and for tests.
 struct WrittenStudy {
   std::string studyInstanceUid;
@@ -24,7 +33,7 @@ struct WrittenStudy {
 /// `<dir>/truth/`: t1.f32 and labels.u8 ([slice][row][col]) and truth.json.
 class MolliSeriesWriter {
  public:
-  MolliSeriesWriter(phantom::PhantomOptions options, std::string studyName);
+  MolliSeriesWriter(phantom::PhantomOptions options, std::string studyName, PixelEncoding encoding = {});
 
   /// Throws std::runtime_error naming the file that could not be written.
   WrittenStudy write(const phantom::Phantom& phantom, const std::string& dir) const;
@@ -32,6 +41,7 @@ class MolliSeriesWriter {
  private:
   phantom::PhantomOptions options_;
   std::string studyName_;
+  PixelEncoding encoding_;
 };
 
 }  // namespace torcht1::dicom
