@@ -137,6 +137,7 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
       put(ds, DCM_InversionTime, decimal(ti, 10), file);
       put(ds, DCM_TriggerTime, decimal(std::fmod(ti, 60000.0 / options_.heartRate)), file);
       put(ds, DCM_FlipAngle, "35", file);
+      if (options_.postContrast) put(ds, DCM_ContrastBolusAgent, "Gadobutrol", file);
       put(ds, DCM_MagneticFieldStrength, "1.5", file);
       put(ds, DCM_ImageComments, "TI " + decimal(std::round(ti)), file);
       put(ds, DCM_SliceThickness, decimal(kSliceThickness), file);

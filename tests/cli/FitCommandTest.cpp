@@ -146,6 +146,25 @@ TEST_F(FitCommandTest, MapsMatchTruthPassDciodvfyAndReferenceTheSource) {
   EXPECT_NE(loop.output.find("no MOLLI series"), std::string::npos) << loop.output;
 }
 
+TEST_F(FitCommandTest, PostContrastMapsGetThePostContrastWindow) {
+  const Outcome sim = runTorcht1("simulate --post --out " + (dir_ / "post").string() + " --size 48 --slices 1");
+  ASSERT_EQ(sim.status, 0) << sim.output;
+  const Outcome fit = runTorcht1("fit " + (dir_ / "post").string() + " --out " + (dir_ / "out").string() + " --device cpu");
+  ASSERT_EQ(fit.status, 0) << fit.output;
+  int checked = 0;
+  for (const auto& file : dicomFiles(dir_ / "out")) {
+    DcmFileFormat format;
+    ASSERT_TRUE(format.loadFile(file.c_str()).good());
+    DcmDataset& ds = *format.getDataset();
+    if (text(ds, DCM_ImageType) != "DERIVED\\PRIMARY\\T1 MAP") continue;
+    EXPECT_EQ(text(ds, DCM_WindowCenter), "400");
+    EXPECT_EQ(text(ds, DCM_WindowWidth), "300");
+    EXPECT_EQ(text(ds, DCM_ContrastBolusAgent), "Gadobutrol");
+    ++checked;
+  }
+  EXPECT_EQ(checked, 1);
+}
+
 TEST_F(FitCommandTest, TooFewInversionTimesIsSkippedWithTheReason) {
   for (int i = 4; i <= 8; ++i) fs::remove(dir_ / "in" / ("IM_2_" + std::to_string(i) + ".dcm"));
   const Outcome fit = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "out").string() + " --device cpu");
