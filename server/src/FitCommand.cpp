@@ -8,6 +8,7 @@
 #include <map>
 
 #include "torcht1/config/FitConfig.h"
+#include "torcht1/config/InputConfig.h"
 #include "torcht1/dicom/DerivedSeriesWriter.h"
 #include "torcht1/dicom/DicomError.h"
 #include "torcht1/dicom/PixelLoader.h"
@@ -70,7 +71,11 @@ int FitCommand::run() const {
   std::sort(files.begin(), files.end());
 
   const bool progress = ::isatty(STDERR_FILENO) && files.size() > 200;
-  dicom::DicomInstanceReader reader(triggerTime_);
+  config::InputConfig::Input input = config_.empty() ? config::InputConfig::Input{} : config::InputConfig::fromFile(config_);
+  if (command_->count("--pattern")) input.selection.descriptionPattern = pattern_;
+  if (command_->count("--min-ti")) input.selection.minInversionTimes = minInversionTimes_;
+  if (command_->count("--trigger-time")) input.triggerTimeFallback = triggerTime_;
+  dicom::DicomInstanceReader reader(input.triggerTimeFallback);
   std::vector<dicom::DicomInstance> instances;
   size_t skipped = 0;
   for (size_t i = 0; i < files.size(); ++i) {
@@ -84,10 +89,7 @@ int FitCommand::run() const {
   }
   if (progress) std::fprintf(stderr, "\rreading %zu/%zu files\n", files.size(), files.size());
 
-  dicom::SeriesSelection selection;
-  if (command_->count("--pattern")) selection.descriptionPattern = pattern_;
-  selection.minInversionTimes = minInversionTimes_;
-  const auto assembled = dicom::SeriesAssembler(selection).assemble(instances);
+  const auto assembled = dicom::SeriesAssembler(input.selection).assemble(instances);
   for (const auto& r : assembled.rejected) {
     std::printf("series %s (%s): not fitted: %s\n", r.seriesInstanceUid.c_str(), r.description.c_str(), r.reason.c_str());
   }

@@ -22,7 +22,7 @@ class FitCommand {
   std::string config_;
   std::string device_ = "auto";
   std::string pattern_;
-  int minInversionTimes_ = 5;
+  int minInversionTimes_ = 5;  // flags override the configuration file
   bool triggerTime_ = false;
 };
 

@@ -172,6 +172,18 @@ TEST_F(FitCommandTest, TooFewInversionTimesIsSkippedWithTheReason) {
   EXPECT_NE(fit.output.find("slice 2 has 3 inversion times; at least 5 are needed"), std::string::npos) << fit.output;
 }
 
+TEST_F(FitCommandTest, ConfigurationSelectsTheSeries) {
+  { std::ofstream(dir_ / "strict.yaml") << "input:\n  min_inversion_times: 9\n"; }
+  const Outcome fit = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "out").string() +
+                                 " --config " + (dir_ / "strict.yaml").string());
+  EXPECT_EQ(fit.status, 1);
+  EXPECT_NE(fit.output.find("slice 1 has 8 inversion times; at least 9 are needed"), std::string::npos) << fit.output;
+  // A flag overrides the file.
+  const Outcome flag = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "out").string() +
+                                  " --config " + (dir_ / "strict.yaml").string() + " --min-ti 8 --device cpu");
+  EXPECT_EQ(flag.status, 0) << flag.output;
+}
+
 TEST_F(FitCommandTest, MissingInputAndNoSeriesAreClearErrors) {
   const Outcome missing = runTorcht1("fit " + (dir_ / "nowhere").string() + " --out " + (dir_ / "out").string());
   EXPECT_EQ(missing.status, 2);

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "torcht1/config/FitConfig.h"
+#include "torcht1/config/InputConfig.h"
 
 namespace torcht1 {
 namespace {
@@ -81,6 +82,35 @@ TEST(FitConfig, MissingFileIsAClearError) {
   } catch (const config::ConfigError& e) {
     EXPECT_STREQ(e.what(), "/nonexistent/torcht1.yaml: cannot read the file");
   }
+}
+
+TEST(InputConfig, DocumentedExampleAndOverrides) {
+  const auto example = config::InputConfig::fromFile(TORCHT1_SOURCE_DIR "/config/torcht1.yaml");
+  const dicom::SeriesSelection defaults;
+  EXPECT_EQ(example.selection.descriptionPattern, defaults.descriptionPattern);
+  EXPECT_EQ(example.selection.minInversionTimes, defaults.minInversionTimes);
+  EXPECT_FALSE(example.triggerTimeFallback);
+  const auto in = config::InputConfig::fromYaml(
+      "input:\n  min_inversion_times: 7\n  trigger_time_fallback: true\n  description_pattern: '^T1'\n", "x");
+  EXPECT_EQ(in.selection.minInversionTimes, 7);
+  EXPECT_TRUE(in.triggerTimeFallback);
+  EXPECT_EQ(in.selection.descriptionPattern, "^T1");
+}
+
+TEST(InputConfig, ErrorsNameKeyAndLine) {
+  auto error = [](const std::string& yaml) {
+    try {
+      config::InputConfig::fromYaml(yaml, "in.yaml");
+    } catch (const config::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error("input:\n  description_pattern: 'molli('\n").find("in.yaml:2:24: input.description_pattern: 'molli(' is not a valid regular expression"),
+            std::string::npos)
+      << error("input:\n  description_pattern: 'molli('\n");
+  EXPECT_NE(error("input:\n  min_ti: 3\n").find("input.min_ti: unknown key"), std::string::npos);
+  EXPECT_NE(error("input:\n  min_inversion_times: 2\n").find("2 is out of range (3..100)"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,32 @@
+#include "torcht1/config/InputConfig.h"
+
+#include <regex>
+
+#include "YamlSection.h"
+
+namespace torcht1::config {
+
+InputConfig::Input InputConfig::fromYaml(const std::string& yamlText, const std::string& source) {
+  Input in;
+  const YAML::Node node = loadSection(yamlText, source, "input");
+  if (!node.IsDefined()) return in;
+  YamlSection s(node, "input", source);
+  s.custom("description_pattern", [&](const YAML::Node& v, const std::string& key) {
+    const std::string pattern = s.scalar<std::string>(v, key, "a string");
+    try {
+      std::regex check(pattern, std::regex::icase);
+    } catch (const std::regex_error& e) {
+      s.fail(v, key, "'" + pattern + "' is not a valid regular expression (" + e.what() + ")");
+    }
+    in.selection.descriptionPattern = pattern;
+  });
+  s.number("min_inversion_times", in.selection.minInversionTimes, 3, 100);
+  s.number("slice_tolerance_mm", in.selection.sliceTolerance, 0.001, 50.0);
+  s.flag("trigger_time_fallback", in.triggerTimeFallback);
+  s.read();
+  return in;
+}
+
+InputConfig::Input InputConfig::fromFile(const std::string& path) { return fromYaml(readConfigFile(path), path); }
+
+}  // namespace torcht1::config
