@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include <dcmtk/config/osconfig.h>
@@ -67,8 +68,32 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
         ds.insert(static_cast<DcmElement*>(element->clone()), true);
       }
     }
+    // Enhanced MR keeps geometry and acquisition in functional groups: what the copy did
+    // not bring comes from the instance, or is stated as unknown.
+    auto joined = [](const double* v, int n) {
+      std::string out;
+      for (int i = 0; i < n; ++i) {
+        char buffer[32];
+        std::snprintf(buffer, sizeof buffer, "%.10g", v[i]);
+        out += (i ? "\\" : "") + std::string(buffer);
+      }
+      return out;
+    };
+    auto fill = [&](const DcmTagKey& tag, const std::string& value) {
+      if (!ds.tagExists(tag)) put(ds, tag, value, file);
+    };
+    fill(DCM_ImagePositionPatient, joined(first.position.data(), 3));
+    fill(DCM_ImageOrientationPatient, joined(first.orientation.data(), 6));
+    fill(DCM_PixelSpacing, joined(first.spacing.data(), 2));
+    if (first.sliceThickness > 0) fill(DCM_SliceThickness, joined(&first.sliceThickness, 1));
+    fill(DCM_ScanningSequence, "RM");  // research mode: the source did not say
+    fill(DCM_SequenceVariant, "NONE");
+    fill(DCM_ScanOptions, "");
+    fill(DCM_MRAcquisitionType, "");
+    fill(DCM_EchoTime, "");
+    fill(DCM_EchoTrainLength, "");
     std::string sourceSops;
-    for (const auto& image : slice.images) sourceSops += image.sopInstanceUid;
+    for (const auto& image : slice.images) sourceSops += image.sopInstanceUid + "/" + std::to_string(image.frame);
     put(ds, DCM_SOPClassUID, UID_MRImageStorage, file);
     put(ds, DCM_SOPInstanceUID, DicomUid::fromName(seriesUid + "/" + std::to_string(s) + "/" + sourceSops), file);
     put(ds, DCM_SeriesInstanceUID, seriesUid, file);
@@ -80,8 +105,16 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
     put(ds, DCM_InstanceNumber, std::to_string(s + 1), file);
     put(ds, DCM_ImageType, map.kind == "T1" ? "DERIVED\\PRIMARY\\T1 MAP" : "DERIVED\\PRIMARY\\T1 MAP\\UNCERTAINTY", file);
     put(ds, DCM_DerivationDescription, "TorchT1 node " + programVersion_ + ": " + method_, file);
-    put(ds, DCM_InversionTime, "", file);  // a map has none; required (type 2C) for IR sequences
-    put(ds, DCM_TriggerTime, "", file);
+    // A map has neither; each is required (type 2C, may be empty) when the copied
+    // acquisition says inversion recovery, resp. cardiac gating, and not allowed otherwise.
+    OFString scanning, options;
+    ds.findAndGetOFStringArray(DCM_ScanningSequence, scanning);
+    ds.findAndGetOFStringArray(DCM_ScanOptions, options);
+    if (std::string(scanning.c_str()).find("IR") != std::string::npos) put(ds, DCM_InversionTime, "", file);
+    if (std::string(options.c_str()).find("CG") != std::string::npos) put(ds, DCM_TriggerTime, "", file);
+    if (!ds.tagExists(DCM_RepetitionTime) && std::string(scanning.c_str()).find("EP") == std::string::npos) {
+      put(ds, DCM_RepetitionTime, "", file);
+    }
     put(ds, DCM_WindowCenter, std::to_string(static_cast<int>(map.windowCenter)), file);
     put(ds, DCM_WindowWidth, std::to_string(static_cast<int>(map.windowWidth)), file);
     put(ds, DCM_WindowCenterWidthExplanation, map.description + " (ms)", file);
@@ -98,6 +131,7 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
       if (ds.findOrCreateSequenceItem(DCM_SourceImageSequence, item, -2).good() && item != nullptr) {
         item->putAndInsertString(DCM_ReferencedSOPClassUID, image.sopClassUid.c_str());
         item->putAndInsertString(DCM_ReferencedSOPInstanceUID, image.sopInstanceUid.c_str());
+        if (image.frame > 0) item->putAndInsertString(DCM_ReferencedFrameNumber, std::to_string(image.frame).c_str());
       }
     }
     const auto& values = map.slices[s].values;

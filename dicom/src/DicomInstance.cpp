@@ -28,13 +28,42 @@ void quietDcmtk() {
   std::call_once(once, [] { OFLog::configure(OFLogger::FATAL_LOG_LEVEL); });
 }
 
+std::string DicomInstance::name() const { return frame > 0 ? path + " frame " + std::to_string(frame) : path; }
+
+namespace {
+
+/// The functional-group item of `sequence` for a frame: per-frame when there, else shared.
+DcmItem* functionalGroup(DcmDataset& ds, int frame, const DcmTagKey& sequence) {
+  DcmItem* groups = nullptr;
+  DcmItem* item = nullptr;
+  if (ds.findAndGetSequenceItem(DCM_PerFrameFunctionalGroupsSequence, groups, frame - 1).good() && groups != nullptr &&
+      groups->findAndGetSequenceItem(sequence, item, 0).good() && item != nullptr) {
+    return item;
+  }
+  if (ds.findAndGetSequenceItem(DCM_SharedFunctionalGroupsSequence, groups, 0).good() && groups != nullptr &&
+      groups->findAndGetSequenceItem(sequence, item, 0).good() && item != nullptr) {
+    return item;
+  }
+  return nullptr;
+}
+
+bool readValues(DcmItem* item, const DcmTagKey& tag, double* out, unsigned count) {
+  if (item == nullptr) return false;
+  for (unsigned i = 0; i < count; ++i) {
+    if (item->findAndGetFloat64(tag, out[i], i).bad()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 double DicomInstance::normalPosition() const {
   const auto& o = orientation;
   const double n[3] = {o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]};
   return position[0] * n[0] + position[1] * n[1] + position[2] * n[2];
 }
 
-DicomInstance DicomInstanceReader::read(const std::string& path) const {
+std::vector<DicomInstance> DicomInstanceReader::read(const std::string& path) const {
   DcmFileFormat format;
   quietDcmtk();
   // DICOM files only (the "DICM" preamble): folders hold other files too. Elements above
@@ -74,6 +103,34 @@ DicomInstance DicomInstanceReader::read(const std::string& path) const {
   d.hasGeometry = geometry;
   ds.findAndGetFloat64(DCM_SliceThickness, d.sliceThickness);
 
+  Sint32 frames = 1;
+  if (ds.findAndGetSint32(DCM_NumberOfFrames, frames).bad() || frames < 1) frames = 1;
+  if (ds.tagExists(DCM_PerFrameFunctionalGroupsSequence) || ds.tagExists(DCM_SharedFunctionalGroupsSequence)) {
+    // Enhanced (multi-frame): one instance per frame, from the functional groups.
+    std::vector<DicomInstance> result;
+    for (int f = 1; f <= frames; ++f) {
+      DicomInstance frame = d;
+      frame.frame = f;
+      frame.hasGeometry =
+          readValues(functionalGroup(ds, f, DCM_PlanePositionSequence), DCM_ImagePositionPatient, frame.position.data(), 3) &&
+          readValues(functionalGroup(ds, f, DCM_PlaneOrientationSequence), DCM_ImageOrientationPatient, frame.orientation.data(), 6) &&
+          readValues(functionalGroup(ds, f, DCM_PixelMeasuresSequence), DCM_PixelSpacing, frame.spacing.data(), 2);
+      readValues(functionalGroup(ds, f, DCM_PixelMeasuresSequence), DCM_SliceThickness, &frame.sliceThickness, 1);
+      double ti = 0;
+      if (readValues(functionalGroup(ds, f, DCM_MRTimingAndRelatedParametersSequence), DCM_InversionTimes, &ti, 1) && ti > 0) {
+        frame.inversionTime = ti;
+        frame.inversionTimeSource = "InversionTimes";
+      } else {
+        frame.inversionTime.reset();
+      }
+      DcmItem* frameType = functionalGroup(ds, f, DCM_MRImageFrameTypeSequence);
+      OFString type;
+      if (frameType != nullptr && frameType->findAndGetOFStringArray(DCM_FrameType, type).good()) frame.imageType = type.c_str();
+      result.push_back(frame);
+    }
+    return result;
+  }
+
   Float64 ti = 0;
   static const std::regex comment(R"(\bTI\s*[:=]?\s*([0-9]+(\.[0-9]+)?))", std::regex::icase);
   std::smatch match;
@@ -88,7 +145,7 @@ DicomInstance DicomInstanceReader::read(const std::string& path) const {
     d.inversionTime = ti;
     d.inversionTimeSource = "TriggerTime";
   }
-  return d;
+  return {d};
 }
 
 }  // namespace torcht1::dicom

@@ -49,8 +49,9 @@ void put(DcmDataset& ds, const DcmTagKey& tag, const std::string& value, const s
 
 }  // namespace
 
-MolliSeriesWriter::MolliSeriesWriter(phantom::PhantomOptions options, std::string studyName, PixelEncoding encoding)
-    : options_(std::move(options)), studyName_(std::move(studyName)), encoding_(encoding) {
+MolliSeriesWriter::MolliSeriesWriter(phantom::PhantomOptions options, std::string studyName, PixelEncoding encoding,
+                                     bool enhanced)
+    : options_(std::move(options)), studyName_(std::move(studyName)), encoding_(encoding), enhanced_(enhanced) {
   if (encoding_.bitsStored != 8 && encoding_.bitsStored != 12 && encoding_.bitsStored != 16) {
     throw std::invalid_argument("bits stored must be 8, 12 or 16");
   }
@@ -81,6 +82,10 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
   const long minStored = encoding_.isSigned ? -(1L << (encoding_.bitsStored - 1)) : 0;
   std::vector<long> stored(static_cast<size_t>(voxels));
   int instance = 0;
+  // Enhanced mode: one object, frames appended in slice then inversion-time order.
+  DcmFileFormat enhancedFile;
+  std::vector<Uint16> enhancedPixels;
+  const std::string enhancedPath = (fs::path(dir) / "ENHANCED_MOLLI.dcm").string();
   for (int64_t s = 0; s < ph.slices; ++s) {
     // Slices stacked along the normal, centred on the origin.
     const double offset = (static_cast<double>(s) - 0.5 * static_cast<double>(ph.slices - 1)) * kSliceDistance;
@@ -96,7 +101,7 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
       DcmDataset& ds = *format.getDataset();
       const std::string sop = DicomUid::fromName(key + "/image/" + std::to_string(s) + "/" + std::to_string(i));
       put(ds, DCM_SpecificCharacterSet, "ISO_IR 100", file);
-      put(ds, DCM_SOPClassUID, UID_MRImageStorage, file);
+      put(ds, DCM_SOPClassUID, enhanced_ ? UID_EnhancedMRImageStorage : UID_MRImageStorage, file);
       put(ds, DCM_SOPInstanceUID, sop, file);
       put(ds, DCM_StudyDate, date, file);
       put(ds, DCM_StudyTime, clock, file);
@@ -165,6 +170,46 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
         const double value = (image[v] - encoding_.rescaleIntercept) / encoding_.rescaleSlope;
         stored[v] = std::clamp(std::lround(value), minStored, maxStored);
       }
+      if (enhanced_) {
+        // The frame's functional groups; the first frame's dataset becomes the object.
+        DcmDataset& target = *enhancedFile.getDataset();
+        if (s == 0 && i == 0) {
+          target = ds;
+          target.findAndDeleteElement(DCM_PixelData);
+          for (const auto& tag : {DCM_ImagePositionPatient, DCM_ImageOrientationPatient, DCM_PixelSpacing,
+                                  DCM_SliceThickness, DCM_InversionTime, DCM_TriggerTime, DCM_SliceLocation,
+                                  DCM_ImageComments, DCM_InstanceNumber}) {
+            target.findAndDeleteElement(tag);
+          }
+          put(target, DCM_SOPInstanceUID, DicomUid::fromName(key + "/enhanced"), enhancedPath);
+          put(target, DCM_InstanceNumber, "1", enhancedPath);
+          put(target, DCM_NumberOfFrames, std::to_string(ph.slices * ph.samples), enhancedPath);
+          DcmItem* shared = nullptr;
+          target.findOrCreateSequenceItem(DCM_SharedFunctionalGroupsSequence, shared, 0);
+          DcmItem* measures = nullptr;
+          shared->findOrCreateSequenceItem(DCM_PixelMeasuresSequence, measures, 0);
+          measures->putAndInsertString(DCM_PixelSpacing, backslashJoin({spacing, spacing}).c_str());
+          measures->putAndInsertString(DCM_SliceThickness, decimal(kSliceThickness).c_str());
+          DcmItem* plane = nullptr;
+          shared->findOrCreateSequenceItem(DCM_PlaneOrientationSequence, plane, 0);
+          plane->putAndInsertString(DCM_ImageOrientationPatient,
+                                    backslashJoin({kRow[0], kRow[1], kRow[2], kColumn[0], kColumn[1], kColumn[2]}).c_str());
+        }
+        DcmItem* frame = nullptr;
+        target.findOrCreateSequenceItem(DCM_PerFrameFunctionalGroupsSequence, frame, -2);
+        DcmItem* item = nullptr;
+        frame->findOrCreateSequenceItem(DCM_PlanePositionSequence, item, 0);
+        item->putAndInsertString(DCM_ImagePositionPatient, backslashJoin(position).c_str());
+        frame->findOrCreateSequenceItem(DCM_MRTimingAndRelatedParametersSequence, item, 0);
+        item->putAndInsertFloat64(DCM_InversionTimes, ti);
+        frame->findOrCreateSequenceItem(DCM_MRImageFrameTypeSequence, item, 0);
+        item->putAndInsertString(DCM_FrameType, "ORIGINAL\\PRIMARY\\M\\NONE");
+        frame->findOrCreateSequenceItem(DCM_FrameContentSequence, item, 0);
+        item->putAndInsertString(DCM_InStackPositionNumber, std::to_string(s + 1).c_str());
+        item->putAndInsertString(DCM_TemporalPositionIndex, std::to_string(i + 1).c_str());
+        for (long v : stored) enhancedPixels.push_back(static_cast<Uint16>(v & 0xffff));
+        continue;
+      }
       if (bitsAllocated == 8) {
         std::vector<Uint8> bytes(stored.begin(), stored.end());  // two's complement when signed
         ds.putAndInsertUint8Array(DCM_PixelData, bytes.data(), static_cast<unsigned long>(voxels));
@@ -177,6 +222,15 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
       if (saved.bad()) throw std::runtime_error(file + ": cannot write: " + saved.text());
       written.files.push_back(file);
     }
+  }
+
+  if (enhanced_) {
+    if (bitsAllocated == 8) throw std::invalid_argument("the Enhanced MR writer stores 12 or 16 bits");
+    DcmDataset& target = *enhancedFile.getDataset();
+    target.putAndInsertUint16Array(DCM_PixelData, enhancedPixels.data(), static_cast<unsigned long>(enhancedPixels.size()));
+    const OFCondition saved = enhancedFile.saveFile(enhancedPath.c_str(), EXS_LittleEndianExplicit);
+    if (saved.bad()) throw std::runtime_error(enhancedPath + ": cannot write: " + saved.text());
+    written.files.push_back(enhancedPath);
   }
 
   // Ground truth beside the images.

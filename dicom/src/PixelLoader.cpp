@@ -30,15 +30,16 @@ std::vector<float> PixelLoader::load(const DicomInstance& instance) const {
   DcmDataset& ds = *format.getDataset();
   // Stored values, unpacked and sign-extended by DCMTK; the rescale is applied here in
   // double precision (DCMTK's own modality transform rounds to integers).
-  DicomImage image(&format, ds.getOriginalXfer(), CIF_IgnoreModalityTransformation, 0, 1);
+  const unsigned long frame = instance.frame > 0 ? static_cast<unsigned long>(instance.frame - 1) : 0;
+  DicomImage image(&format, ds.getOriginalXfer(), CIF_IgnoreModalityTransformation, frame, 1);
   if (image.getStatus() != EIS_Normal) {
-    throw DicomError(instance.path + ": cannot decode pixels (" + DicomImage::getString(image.getStatus()) + ")");
+ throw DicomError(instance.name() + ": cannot decode pixels (" + DicomImage::getString(image.getStatus()) + ")");
   }
   const DiPixel* pixel = image.getInterData();
-  if (pixel == nullptr || pixel->getData() == nullptr) throw DicomError(instance.path + ": no pixel data");
+  if (pixel == nullptr || pixel->getData() == nullptr) throw DicomError(instance.name() + ": no pixel data");
   const unsigned long count = pixel->getCount();
   if (count != static_cast<unsigned long>(instance.rows) * static_cast<unsigned long>(instance.cols)) {
-    throw DicomError(instance.path + ": " + std::to_string(count) + " pixels decoded, " +
+    throw DicomError(instance.name() + ": " + std::to_string(count) + " pixels decoded, " +
                      std::to_string(instance.rows) + "x" + std::to_string(instance.cols) + " declared");
   }
   // DCMTK sets the output to 0 when an element is absent: take the values only when present.

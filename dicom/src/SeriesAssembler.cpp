@@ -62,10 +62,8 @@ SeriesAssembler::Result SeriesAssembler::assemble(const std::vector<DicomInstanc
       const auto type = imageTypeValues(d->imageType);
       if (d->modality != "MR") {
         problem = "not MR (modality '" + d->modality + "')";
-      } else if (d->sopClassUid == kEnhancedMrImageStorage) {
-        problem = "Enhanced MR (multi-frame) input is not supported yet";
-      } else if (d->sopClassUid != kMrImageStorage) {
-        problem = "SOP class " + d->sopClassUid + " is not MR Image Storage";
+      } else if (d->sopClassUid != kMrImageStorage && d->sopClassUid != kEnhancedMrImageStorage) {
+        problem = "SOP class " + d->sopClassUid + " is not MR or Enhanced MR Image Storage";
       } else if (!type.empty() && type[0] == "DERIVED") {
         problem = "a derived series (ImageType " + d->imageType + "), never fitted";
       } else if (std::find(type.begin(), type.end(), "T1 MAP") != type.end()) {
@@ -74,15 +72,15 @@ SeriesAssembler::Result SeriesAssembler::assemble(const std::vector<DicomInstanc
                  std::find(type.begin(), type.end(), "PHASE") != type.end()) {
         problem = "phase images (ImageType " + d->imageType + "); magnitude images are needed";
       } else if (!d->hasPixelData) {
-        problem = d->path + " has no pixel data";
+        problem = d->name() + " has no pixel data";
       } else if (!d->hasGeometry) {
-        problem = d->path + " has no image position, orientation or pixel spacing";
+        problem = d->name() + " has no image position, orientation or pixel spacing";
       } else if (d->rows != first.rows || d->cols != first.cols) {
         problem = "mixed matrix sizes (" + std::to_string(first.rows) + "x" + std::to_string(first.cols) + " and " +
                   std::to_string(d->rows) + "x" + std::to_string(d->cols) + ")";
       } else if (!d->inversionTime) {
-        problem = d->path + " has no inversion time (InversionTime, 'TI <ms>' in ImageComments)";
-      } else if (!sops.insert(d->sopInstanceUid).second) {
+        problem = d->name() + " has no inversion time (InversionTime, InversionTimes, 'TI <ms>' in ImageComments)";
+      } else if (!sops.insert(d->sopInstanceUid + "/" + std::to_string(d->frame)).second) {
         problem = "SOP Instance UID " + d->sopInstanceUid + " appears in more than one file";
       }
       if (!problem.empty()) break;

@@ -81,7 +81,7 @@ int FitCommand::run() const {
   for (size_t i = 0; i < files.size(); ++i) {
     if (progress && i % 50 == 0) std::fprintf(stderr, "\rreading %zu/%zu files", i, files.size());
     try {
-      instances.push_back(reader.read(files[i]));
+      for (auto& frame : reader.read(files[i])) instances.push_back(std::move(frame));
     } catch (const dicom::DicomError& e) {
       ++skipped;
       std::fprintf(stderr, "%storcht1 fit: skipped %s\n", progress ? "\r" : "", e.what());

@@ -20,6 +20,7 @@ void SimulateCommand::registerWith(CLI::App& app) {
   command_->add_option("--bits", encoding_.bitsStored, "Bits stored: 8 (non-standard for MR), 12 or 16")
       ->check(CLI::IsMember({8, 12, 16}));
   command_->add_flag("--signed", encoding_.isSigned, "Signed pixel values");
+  command_->add_flag("--enhanced", enhanced_, "One Enhanced MR (multi-frame) object instead of one file per image");
   command_->add_option("--rescale-slope", encoding_.rescaleSlope,
                        "Rescale slope written with the pixels (a standard extension for MR, as Philips writes)")
       ->check(CLI::PositiveNumber);
@@ -28,10 +29,10 @@ void SimulateCommand::registerWith(CLI::App& app) {
 
 int SimulateCommand::run() const {
   const phantom::Phantom ph = phantom::PhantomGenerator(options_).generate();
-  const auto written = dicom::MolliSeriesWriter(options_, "torcht1-simulate", encoding_).write(ph, out_);
-  std::printf("torcht1 simulate: %zu images (%lld slices x %lld inversion times, MOLLI %s) in %s\n",
-              written.files.size(), static_cast<long long>(ph.slices), static_cast<long long>(ph.samples),
-              ph.scheme.c_str(), out_.c_str());
+  const auto written = dicom::MolliSeriesWriter(options_, "torcht1-simulate", encoding_, enhanced_).write(ph, out_);
+  std::printf("torcht1 simulate: %lld images (%lld slices x %lld inversion times, MOLLI %s) in %zu file(s) in %s\n",
+              static_cast<long long>(ph.slices * ph.samples), static_cast<long long>(ph.slices),
+              static_cast<long long>(ph.samples), ph.scheme.c_str(), written.files.size(), out_.c_str());
   std::printf("  series %s\n  ground truth in %s\n", written.seriesInstanceUid.c_str(), written.truthDir.c_str());
   return 0;
 }

@@ -21,6 +21,7 @@ class SimulateCommand {
   std::string out_;
   phantom::PhantomOptions options_;
   dicom::PixelEncoding encoding_;
+  bool enhanced_ = false;
 };
 
 }  // namespace torcht1::server

@@ -36,7 +36,7 @@ Outcome runTorcht1(const std::string& arguments) {
   return r;
 }
 
-std::string text(DcmDataset& ds, const DcmTagKey& tag) {
+std::string text(DcmItem& ds, const DcmTagKey& tag) {
   OFString v;
   ds.findAndGetOFStringArray(tag, v);
   return v.c_str();
@@ -243,6 +243,30 @@ TEST_F(FitCommandTest, EveryLosslessTransferSyntaxGivesTheSameMap) {
     const Outcome fit = runTorcht1("fit " + in.string() + " --out " + (dir_ / (name + "-out")).string() + " --device cpu");
     ASSERT_EQ(fit.status, 0) << name << "\n" << fit.output;
     EXPECT_EQ(t1Pixels(dir_ / (name + "-out")), expected) << name << ": the T1 map differs from the uncompressed input's";
+  }
+}
+
+TEST_F(FitCommandTest, EnhancedMrGivesTheSameMapsAsSingleFrames) {
+  const Outcome reference = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "ref").string() + " --device cpu");
+  ASSERT_EQ(reference.status, 0) << reference.output;
+  const Outcome sim = runTorcht1("simulate --enhanced --out " + (dir_ / "enh").string() + " --size 64 --slices 2 --seed 9");
+  ASSERT_EQ(sim.status, 0) << sim.output;
+  ASSERT_EQ(dicomFiles(dir_ / "enh").size(), 1u) << "one multi-frame object";
+  const Outcome fit = runTorcht1("fit " + (dir_ / "enh").string() + " --out " + (dir_ / "enh-out").string() + " --device cpu");
+  ASSERT_EQ(fit.status, 0) << fit.output;
+  EXPECT_EQ(t1Pixels(dir_ / "enh-out"), t1Pixels(dir_ / "ref")) << "frames fit exactly as the single-frame images";
+  for (const auto& file : dicomFiles(dir_ / "enh-out")) {
+    FILE* pipe = ::popen(("dciodvfy '" + file.string() + "' 2>&1").c_str(), "r");
+    std::string out;
+    char buffer[512];
+    while (pipe && std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
+    if (pipe) ::pclose(pipe);
+    EXPECT_EQ(out.find("Error"), std::string::npos) << file << "\n" << out;
+    DcmFileFormat format;
+    ASSERT_TRUE(format.loadFile(file.c_str()).good());
+    DcmItem* reference = nullptr;
+    ASSERT_TRUE(format.getDataset()->findAndGetSequenceItem(DCM_SourceImageSequence, reference, 0).good());
+    EXPECT_NE(text(*reference, DCM_ReferencedFrameNumber), "") << "frames are referenced by number";
   }
 }
 

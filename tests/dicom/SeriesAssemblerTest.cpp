@@ -72,6 +72,20 @@ TEST(SeriesAssembler, SeparatesSeriesAndDetectsPostContrast) {
   EXPECT_TRUE(assemble(c).series[0].postContrast);
 }
 
+TEST(SeriesAssembler, FramesOfOneEnhancedObjectAreImages) {
+  auto frames = molli("1.1");
+  for (size_t k = 0; k < frames.size(); ++k) {
+    frames[k].sopClassUid = "1.2.840.10008.5.1.4.1.1.4.1";
+    frames[k].sopInstanceUid = "1.2.3.9";  // one object
+    frames[k].frame = static_cast<int>(k) + 1;
+  }
+  const auto r = assemble(frames);
+  ASSERT_EQ(r.series.size(), 1u) << (r.rejected.empty() ? "" : r.rejected[0].reason);
+  EXPECT_EQ(r.series[0].slices.size(), 2u);
+  frames[3].frame = frames[2].frame;
+  expectRejected(frames, "appears in more than one file");
+}
+
 TEST(SeriesAssembler, SubmillimetreJitterIsOneSlice) {
   auto in = molli("1.1", 1);
   in[3].position[2] += 0.2;
@@ -91,9 +105,9 @@ TEST(SeriesAssembler, RejectsWithReasons) {
   for (auto& d : phase) d.imageType = "ORIGINAL\\PRIMARY\\P\\ND";
   expectRejected(phase, "phase images");
 
-  auto enhanced = molli("1.1");
-  for (auto& d : enhanced) d.sopClassUid = "1.2.840.10008.5.1.4.1.1.4.1";
-  expectRejected(enhanced, "Enhanced MR (multi-frame) input is not supported yet");
+  auto other = molli("1.1");
+  for (auto& d : other) d.sopClassUid = "1.2.840.10008.5.1.4.1.1.7";
+  expectRejected(other, "is not MR or Enhanced MR Image Storage");
 
   auto noPixels = molli("1.1");
   noPixels[5].hasPixelData = false;
@@ -119,9 +133,9 @@ TEST(SeriesAssembler, RejectsWithReasons) {
   fewTi.resize(4);
   expectRejected(fewTi, "slice 1 has 4 inversion times; at least 5 are needed");
 
-  auto other = molli("1.1");
-  for (auto& d : other) d.seriesDescription = d.protocolName = "cine SAX";
-  expectRejected(other, "does not match the T1 pattern");
+  auto cine = molli("1.1");
+  for (auto& d : cine) d.seriesDescription = d.protocolName = "cine SAX";
+  expectRejected(cine, "does not match the T1 pattern");
 
   auto tilted = molli("1.1");
   tilted[10].orientation = {0, 1, 0, 0, 0, 1};

@@ -3,6 +3,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace torcht1::dicom {
 
@@ -10,6 +11,8 @@ namespace torcht1::dicom {
 /// without its pixel data.
 struct DicomInstance {
   std::string path;
+  /// Frame of a multi-frame (Enhanced MR) object, 1-based; 0 for a single-frame image.
+  int frame = 0;
   std::string sopClassUid, sopInstanceUid, seriesInstanceUid, studyInstanceUid, frameOfReferenceUid;
   std::string modality, imageType, seriesDescription, protocolName, contrastBolusAgent, manufacturer;
   int seriesNumber = 0;
@@ -27,17 +30,21 @@ struct DicomInstance {
 
   /// Position along the image normal (mm): what tells slices apart.
   double normalPosition() const;
+  /// "<path>" or "<path> frame <n>": how messages name this image.
+  std::string name() const;
 };
 
 /// Silences DCMTK's own log (once per process): the library reports every problem itself.
 void quietDcmtk();
 
-/// Reads DicomInstance from files. Throws DicomError "<file>: <reason>" for anything that
-/// is not a readable DICOM file.
+/// Reads DicomInstance from files: one per single-frame image, one per frame of an
+/// Enhanced MR object (geometry and inversion time from the frame's functional groups,
+/// else the shared ones). Throws DicomError "<file>: <reason>" for anything that is not a
+/// readable DICOM file.
 class DicomInstanceReader {
  public:
   explicit DicomInstanceReader(bool triggerTimeFallback = false) : triggerTimeFallback_(triggerTimeFallback) {}
-  DicomInstance read(const std::string& path) const;
+  std::vector<DicomInstance> read(const std::string& path) const;
 
  private:
   bool triggerTimeFallback_;

@@ -33,7 +33,12 @@ struct WrittenStudy {
 /// `<dir>/truth/`: t1.f32 and labels.u8 ([slice][row][col]) and truth.json.
 class MolliSeriesWriter {
  public:
-  MolliSeriesWriter(phantom::PhantomOptions options, std::string studyName, PixelEncoding encoding = {});
+  /// `enhanced`: one Enhanced MR Image Storage object holding every slice and inversion
+  /// time as a frame (functional groups: shared pixel measures and orientation; per frame
+  /// position, InversionTimes in the MR Timing sequence and frame type). It is input for
+  /// readers, carrying what they use, not every module of the Enhanced MR IOD.
+  MolliSeriesWriter(phantom::PhantomOptions options, std::string studyName, PixelEncoding encoding = {},
+                    bool enhanced = false);
 
   /// Throws std::runtime_error naming the file that could not be written.
   WrittenStudy write(const phantom::Phantom& phantom, const std::string& dir) const;
@@ -42,6 +47,7 @@ class MolliSeriesWriter {
   phantom::PhantomOptions options_;
   std::string studyName_;
   PixelEncoding encoding_;
+  bool enhanced_;
 };
 
 }  // namespace torcht1::dicom
