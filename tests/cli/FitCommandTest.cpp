@@ -270,6 +270,50 @@ TEST_F(FitCommandTest, EnhancedMrGivesTheSameMapsAsSingleFrames) {
   }
 }
 
+TEST_F(FitCommandTest, InversionTimeFallsBackToImageCommentsThenTriggerTime) {
+  const Outcome reference = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "ref").string() + " --device cpu");
+  ASSERT_EQ(reference.status, 0) << reference.output;
+  // Exports without InversionTime: "TI <ms>" in ImageComments (rounded to 1 ms) serves.
+  const fs::path comments = dir_ / "comments";
+  fs::create_directories(comments);
+  for (const auto& file : dicomFiles(dir_ / "in")) fs::copy_file(file, comments / file.filename());
+  ASSERT_EQ(std::system(("dcmodify -nb -q -e '(0018,0082)' " + (comments / "*.dcm").string()).c_str()), 0);
+  const Outcome fromComments = runTorcht1("fit " + comments.string() + " --out " + (dir_ / "c-out").string() + " --device cpu");
+  ASSERT_EQ(fromComments.status, 0) << fromComments.output;
+  const auto expected = t1Pixels(dir_ / "ref"), got = t1Pixels(dir_ / "c-out");
+  ASSERT_EQ(got.size(), expected.size());
+  std::vector<double> difference;
+  for (size_t s = 0; s < got.size(); ++s) {
+    for (size_t v = 0; v < got[s].size(); ++v) {
+      if (expected[s][v] > 0) difference.push_back(std::abs(got[s][v] - expected[s][v]) / expected[s][v]);
+    }
+  }
+  std::sort(difference.begin(), difference.end());
+  EXPECT_LT(difference[difference.size() / 2], 0.002) << "TIs rounded to 1 ms move T1 by a fraction of a percent";
+
+  // Exports that keep the TI only in TriggerTime: refused unless asked for.
+  const fs::path trigger = dir_ / "trigger";
+  fs::create_directories(trigger);
+  for (const auto& file : dicomFiles(dir_ / "in")) {
+    DcmFileFormat format;
+    ASSERT_TRUE(format.loadFile(file.c_str()).good());
+    DcmDataset& ds = *format.getDataset();
+    Float64 ti = 0;
+    ASSERT_TRUE(ds.findAndGetFloat64(DCM_InversionTime, ti).good());
+    ds.findAndDeleteElement(DCM_InversionTime);
+    ds.findAndDeleteElement(DCM_ImageComments);
+    ds.putAndInsertString(DCM_TriggerTime, std::to_string(ti).c_str());
+    ASSERT_TRUE(format.saveFile((trigger / file.filename()).c_str()).good());
+  }
+  const Outcome refused = runTorcht1("fit " + trigger.string() + " --out " + (dir_ / "t-out").string());
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_NE(refused.output.find("has no inversion time"), std::string::npos) << refused.output;
+  const Outcome accepted =
+      runTorcht1("fit " + trigger.string() + " --out " + (dir_ / "t-out").string() + " --trigger-time --device cpu");
+  ASSERT_EQ(accepted.status, 0) << accepted.output;
+  EXPECT_EQ(t1Pixels(dir_ / "t-out"), expected);
+}
+
 TEST_F(FitCommandTest, BitDepthsSignednessAndRescaleAreHonoured) {
   const Outcome reference = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "ref").string() + " --device cpu");
   ASSERT_EQ(reference.status, 0) << reference.output;
