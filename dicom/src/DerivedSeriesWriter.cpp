@@ -103,7 +103,7 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
     put(ds, DCM_SeriesNumber, std::to_string(first.seriesNumber + map.seriesNumberOffset), file);
     put(ds, DCM_SeriesDescription, (source.description.empty() ? "MOLLI" : source.description) + " " + map.description, file);
     put(ds, DCM_InstanceNumber, std::to_string(s + 1), file);
-    put(ds, DCM_ImageType, map.kind == "T1" ? "DERIVED\\PRIMARY\\T1 MAP" : "DERIVED\\PRIMARY\\T1 MAP\\UNCERTAINTY", file);
+    put(ds, DCM_ImageType, map.imageType, file);
     put(ds, DCM_DerivationDescription, "TorchT1 node " + programVersion_ + ": " + method_, file);
     // A map has neither; each is required (type 2C, may be empty) when the copied
     // acquisition says inversion recovery, resp. cardiac gating, and not allowed otherwise.
@@ -117,7 +117,7 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
     }
     put(ds, DCM_WindowCenter, std::to_string(static_cast<int>(map.windowCenter)), file);
     put(ds, DCM_WindowWidth, std::to_string(static_cast<int>(map.windowWidth)), file);
-    put(ds, DCM_WindowCenterWidthExplanation, map.description + " (ms)", file);
+    put(ds, DCM_WindowCenterWidthExplanation, map.description + " (" + map.unit + ")", file);
     put(ds, DCM_SamplesPerPixel, "1", file);
     put(ds, DCM_PhotometricInterpretation, "MONOCHROME2", file);
     ds.putAndInsertUint16(DCM_Rows, static_cast<Uint16>(source.rows));
@@ -141,7 +141,7 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
     }
     std::vector<Uint16> pixels(values.size());
     for (size_t i = 0; i < values.size(); ++i) {
-      pixels[i] = static_cast<Uint16>(std::clamp(std::lround(values[i]), 0L, 65535L));
+      pixels[i] = static_cast<Uint16>(std::clamp(std::lround(map.scale * values[i]), 0L, 65535L));
     }
     ds.putAndInsertUint16Array(DCM_PixelData, pixels.data(), static_cast<unsigned long>(pixels.size()));
     const OFCondition saved = out.saveFile(file.c_str(), EXS_LittleEndianExplicit);

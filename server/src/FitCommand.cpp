@@ -9,6 +9,7 @@
 
 #include "torcht1/config/FitConfig.h"
 #include "torcht1/config/InputConfig.h"
+#include "torcht1/config/OutputConfig.h"
 #include "torcht1/dicom/DerivedSeriesWriter.h"
 #include "torcht1/dicom/DicomError.h"
 #include "torcht1/dicom/PixelLoader.h"
@@ -102,14 +103,35 @@ int FitCommand::run() const {
   const dicom::DerivedSeriesWriter writer(
       TORCHT1_VERSION, "MOLLI 3-parameter fit |A - B exp(-t/T1*)|, T1 = T1*(B/A - 1), " +
                            mapping::toString(options.solver) + " on " + fitter.device());
+  const config::OutputConfig::Output output =
+      config_.empty() ? config::OutputConfig::Output{} : config::OutputConfig::fromFile(config_);
   int failed = 0;
   for (const auto& series : assembled.series) {
     try {
       const int64_t voxels = static_cast<int64_t>(series.rows) * series.cols;
-      dicom::MapSeries t1{"T1", "T1 map", 100, series.postContrast ? 400.0 : 1300.0, series.postContrast ? 300.0 : 1300.0, {}};
-      dicom::MapSeries sd{"T1_SD", "T1 SD map", 101, 200, 400, {}};
-      t1.slices.resize(series.slices.size());
-      sd.slices.resize(series.slices.size());
+      // Every map the configuration asks for; windows as seen in the field (native T1
+      // 1300/1300, post-contrast 400/300, SD 200/400).
+      std::vector<dicom::MapSeries> maps;
+      for (size_t m = 0; m < output.maps.size(); ++m) {
+        const std::string& kind = output.maps[m];
+        dicom::MapSeries map;
+        map.kind = kind;
+        map.seriesNumberOffset = output.seriesNumberOffset + static_cast<int>(m);
+        if (kind == "T1") {
+          map = {kind, "T1 map", "DERIVED\\PRIMARY\\T1 MAP", "ms", map.seriesNumberOffset,
+                 series.postContrast ? 400.0 : 1300.0, series.postContrast ? 300.0 : 1300.0, 1, {}};
+        } else if (kind == "T1_SD") {
+          map = {kind, "T1 SD map", "DERIVED\\PRIMARY\\T1 MAP\\UNCERTAINTY", "ms", map.seriesNumberOffset, 200, 400, 1, {}};
+        } else if (kind == "R2") {
+          map = {kind, "R2 map (x1000)", "DERIVED\\PRIMARY\\OTHER\\R2", "R2 x1000", map.seriesNumberOffset, 500, 1000, 1000, {}};
+        } else if (kind == "T1star") {
+          map = {kind, "T1* map", "DERIVED\\PRIMARY\\T1 MAP\\T1STAR", "ms", map.seriesNumberOffset, 900, 1200, 1, {}};
+        } else {
+          map = {kind, kind + " map", "DERIVED\\PRIMARY\\OTHER\\" + kind, "signal", map.seriesNumberOffset, 1000, 2000, 1, {}};
+        }
+        map.slices.resize(series.slices.size());
+        maps.push_back(std::move(map));
+      }
       // Slices with the same number of images are fitted as one batch.
       std::map<size_t, std::vector<size_t>> bySampleCount;
       for (size_t s = 0; s < series.slices.size(); ++s) bySampleCount[series.slices[s].images.size()].push_back(s);
@@ -130,8 +152,10 @@ int FitCommand::run() const {
         for (size_t k = 0; k < sliceIndex.size(); ++k) {
           const size_t s = sliceIndex[k];
           const int64_t offset = static_cast<int64_t>(k) * voxels;
-          t1.slices[s].values.assign(result.primary().begin() + offset, result.primary().begin() + offset + voxels);
-          sd.slices[s].values.assign(result.primarySd().begin() + offset, result.primarySd().begin() + offset + voxels);
+          for (auto& map : maps) {
+            const auto& values = result.map(map.kind);
+            map.slices[s].values.assign(values.begin() + offset, values.begin() + offset + voxels);
+          }
           const auto& stats = result.sliceStats[k];
           const auto times = series.slices[s].inversionTimes();
           std::printf("%s slice %zu: T1 %.0f ms (median, central region), %.1f%% of %lld fitted voxels valid, "
@@ -142,10 +166,12 @@ int FitCommand::run() const {
                       1e3 * result.fitSeconds / static_cast<double>(sliceIndex.size()), result.device.c_str());
         }
       }
-      const auto t1Files = writer.write(series, t1, out_);
-      const auto sdFiles = writer.write(series, sd, out_);
-      std::printf("series %s (%s): wrote %zu T1 and %zu SD map images to %s\n", series.seriesInstanceUid.c_str(),
-                  series.description.c_str(), t1Files.size(), sdFiles.size(), fs::path(t1Files.front()).parent_path().c_str());
+      for (const auto& map : maps) {
+        const auto files = writer.write(series, map, out_);
+        std::printf("series %s (%s): wrote %zu %s images to %s\n", series.seriesInstanceUid.c_str(),
+                    series.description.c_str(), files.size(), map.description.c_str(),
+                    fs::path(files.front()).parent_path().c_str());
+      }
     } catch (const std::exception& e) {
       ++failed;
       std::fprintf(stderr, "torcht1 fit: series %s (%s): failed: %s\n", series.seriesInstanceUid.c_str(),

@@ -184,6 +184,37 @@ TEST_F(FitCommandTest, ConfigurationSelectsTheSeries) {
   EXPECT_EQ(flag.status, 0) << flag.output;
 }
 
+TEST_F(FitCommandTest, ConfiguredMapsAreWrittenAndValid) {
+  { std::ofstream(dir_ / "all.yaml") << "output:\n  maps: [T1, T1_SD, R2, T1star, A, B]\n  series_number_offset: 200\n"; }
+  const Outcome fit = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "out").string() +
+                                 " --device cpu --config " + (dir_ / "all.yaml").string());
+  ASSERT_EQ(fit.status, 0) << fit.output;
+  const auto files = dicomFiles(dir_ / "out");
+  ASSERT_EQ(files.size(), 12u) << "six maps, two slices";
+  std::set<std::string> numbers, series;
+  for (const auto& file : files) {
+    FILE* pipe = ::popen(("dciodvfy '" + file.string() + "' 2>&1").c_str(), "r");
+    std::string out;
+    char buffer[512];
+    while (pipe && std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
+    if (pipe) ::pclose(pipe);
+    EXPECT_EQ(out.find("Error"), std::string::npos) << file << "\n" << out;
+    DcmFileFormat format;
+    ASSERT_TRUE(format.loadFile(file.c_str()).good());
+    numbers.insert(text(*format.getDataset(), DCM_SeriesNumber));
+    series.insert(text(*format.getDataset(), DCM_SeriesInstanceUID));
+    if (text(*format.getDataset(), DCM_ImageType) == "DERIVED\\PRIMARY\\OTHER\\R2") {
+      const Uint16* pixels = nullptr;
+      unsigned long count = 0;
+      format.getDataset()->findAndGetUint16Array(DCM_PixelData, pixels, &count);
+      EXPECT_LE(*std::max_element(pixels, pixels + count), 1000) << "R2 x1000";
+      EXPECT_GT(*std::max_element(pixels, pixels + count), 900);
+    }
+  }
+  EXPECT_EQ(series.size(), 6u);
+  EXPECT_EQ(numbers, (std::set<std::string>{"205", "206", "207", "208", "209", "210"}));
+}
+
 TEST_F(FitCommandTest, MissingInputAndNoSeriesAreClearErrors) {
   const Outcome missing = runTorcht1("fit " + (dir_ / "nowhere").string() + " --out " + (dir_ / "out").string());
   EXPECT_EQ(missing.status, 2);

@@ -2,6 +2,7 @@
 
 #include "torcht1/config/FitConfig.h"
 #include "torcht1/config/InputConfig.h"
+#include "torcht1/config/OutputConfig.h"
 
 namespace torcht1 {
 namespace {
@@ -111,6 +112,25 @@ TEST(InputConfig, ErrorsNameKeyAndLine) {
       << error("input:\n  description_pattern: 'molli('\n");
   EXPECT_NE(error("input:\n  min_ti: 3\n").find("input.min_ti: unknown key"), std::string::npos);
   EXPECT_NE(error("input:\n  min_inversion_times: 2\n").find("2 is out of range (3..100)"), std::string::npos);
+}
+
+TEST(OutputConfig, MapsAndErrors) {
+  const auto example = config::OutputConfig::fromFile(TORCHT1_SOURCE_DIR "/config/torcht1.yaml");
+  EXPECT_EQ(example.maps, (std::vector<std::string>{"T1", "T1_SD"}));
+  EXPECT_EQ(example.seriesNumberOffset, 100);
+  EXPECT_EQ(config::OutputConfig::fromYaml("output: {maps: [T1, R2]}", "x").maps, (std::vector<std::string>{"T1", "R2"}));
+  auto error = [](const std::string& yaml) {
+    try {
+      config::OutputConfig::fromYaml(yaml, "o.yaml");
+    } catch (const config::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error("output:\n  maps: [T1, T3]\n").find("o.yaml:2:14: output.maps: unknown map 'T3'"), std::string::npos)
+      << error("output:\n  maps: [T1, T3]\n");
+  EXPECT_NE(error("output:\n  maps: [T1, T1]\n").find("'T1' twice"), std::string::npos);
+  EXPECT_NE(error("output:\n  maps: []\n").find("expected a list of maps"), std::string::npos);
 }
 
 }  // namespace

@@ -14,15 +14,18 @@ struct SliceMap {
 
 /// A map series to write, e.g. T1 or its standard deviation, for every slice of a source.
 struct MapSeries {
-  std::string kind;         // "T1" or "T1_SD": part of the UIDs and the description
-  std::string description;  // e.g. "T1 map", "T1 SD map"
+  std::string kind;         // "T1", "T1_SD", ...: part of the UIDs
+  std::string description;  // appended to the source description, e.g. "T1 map"
+  std::string imageType;    // e.g. "DERIVED\\PRIMARY\\T1 MAP"
+  std::string unit;         // for the window explanation, e.g. "ms"
   int seriesNumberOffset = 100;
   double windowCenter = 1300, windowWidth = 1300;
+  double scale = 1;         // stored value = scale x map value (R2 is stored x1000)
   std::vector<SliceMap> slices;
 };
 
-/// Writes map series as DICOM MR Image Storage: ImageType DERIVED\PRIMARY\T1 MAP, 16-bit
-/// values in ms, the source slice's patient, study, frame of reference and geometry, a new
+/// Writes map series as DICOM MR Image Storage: ImageType DERIVED\PRIMARY\..., unsigned
+/// 16-bit values (ms for T1), the source slice's patient, study, frame of reference and geometry, a new
 /// series whose UIDs derive from the source series and the map kind (writing again gives
 /// the same UIDs), references to the source images, and a DerivationDescription naming
 /// the method and program version.

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "torcht1/config/ConfigError.h"
+
+namespace torcht1::config {
+
+/// The `output:` section: which map series are written and how they are numbered.
+class OutputConfig {
+ public:
+  struct Output {
+    /// Of T1, T1_SD, R2, T1star, A, B.
+    std::vector<std::string> maps = {"T1", "T1_SD"};
+    /// Series number of the first map = source series number + this; further maps follow.
+    int seriesNumberOffset = 100;
+  };
+  static std::vector<std::string> knownMaps();
+  static Output fromYaml(const std::string& yamlText, const std::string& source);
+  static Output fromFile(const std::string& path);
+};
+
+}  // namespace torcht1::config

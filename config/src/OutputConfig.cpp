@@ -1,0 +1,36 @@
+#include "torcht1/config/OutputConfig.h"
+
+#include <algorithm>
+
+#include "YamlSection.h"
+
+namespace torcht1::config {
+
+std::vector<std::string> OutputConfig::knownMaps() { return {"T1", "T1_SD", "R2", "T1star", "A", "B"}; }
+
+OutputConfig::Output OutputConfig::fromYaml(const std::string& yamlText, const std::string& source) {
+  Output out;
+  const YAML::Node node = loadSection(yamlText, source, "output");
+  if (!node.IsDefined()) return out;
+  YamlSection s(node, "output", source);
+  s.custom("maps", [&](const YAML::Node& v, const std::string& key) {
+    if (!v.IsSequence() || v.size() == 0) s.fail(v, key, "expected a list of maps, e.g. [T1, T1_SD]");
+    out.maps.clear();
+    const auto known = knownMaps();
+    for (const auto& item : v) {
+      const std::string name = s.scalar<std::string>(item, key, "a map name");
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        s.fail(item, key, "unknown map '" + name + "' (known: T1, T1_SD, R2, T1star, A, B)");
+      }
+      if (std::find(out.maps.begin(), out.maps.end(), name) != out.maps.end()) s.fail(item, key, "'" + name + "' twice");
+      out.maps.push_back(name);
+    }
+  });
+  s.number("series_number_offset", out.seriesNumberOffset, 1, 10000);
+  s.read();
+  return out;
+}
+
+OutputConfig::Output OutputConfig::fromFile(const std::string& path) { return fromYaml(readConfigFile(path), path); }
+
+}  // namespace torcht1::config
