@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "torcht1/dicom/MolliSeriesWriter.h"
+#include "torcht1/dicom/StoreClient.h"
 
 namespace torcht1::server {
 
@@ -20,6 +21,9 @@ void SimulateCommand::registerWith(CLI::App& app) {
   command_->add_option("--bits", encoding_.bitsStored, "Bits stored: 8 (non-standard for MR), 12 or 16")
       ->check(CLI::IsMember({8, 12, 16}));
   command_->add_flag("--signed", encoding_.isSigned, "Signed pixel values");
+  command_->add_option("--send", send_, "Also send the study by C-STORE to HOST:PORT");
+  command_->add_option("--aec", calledAe_, "Called AE title for --send");
+  command_->add_option("--aet", callingAe_, "Calling AE title for --send");
   command_->add_flag("--enhanced", enhanced_, "One Enhanced MR (multi-frame) object instead of one file per image");
   command_->add_option("--rescale-slope", encoding_.rescaleSlope,
                        "Rescale slope written with the pixels (a standard extension for MR, as Philips writes)")
@@ -34,7 +38,35 @@ int SimulateCommand::run() const {
               static_cast<long long>(ph.slices * ph.samples), static_cast<long long>(ph.slices),
               static_cast<long long>(ph.samples), ph.scheme.c_str(), written.files.size(), out_.c_str());
   std::printf("  series %s\n  ground truth in %s\n", written.seriesInstanceUid.c_str(), written.truthDir.c_str());
-  return 0;
+  if (send_.empty()) return 0;
+
+  const auto colon = send_.rfind(':');
+  int port = 0;
+  try {
+    port = colon == std::string::npos ? 0 : std::stoi(send_.substr(colon + 1));
+  } catch (const std::exception&) {
+    port = 0;
+  }
+  if (colon == std::string::npos || colon == 0 || port < 1 || port > 65535) {
+    std::fprintf(stderr, "torcht1 simulate: --send '%s': expected HOST:PORT\n", send_.c_str());
+    return 2;
+  }
+  dicom::StorePeer peer;
+  peer.host = send_.substr(0, colon);
+  peer.port = port;
+  peer.calledAeTitle = calledAe_;
+  peer.callingAeTitle = callingAe_;
+  const auto results = dicom::StoreClient(peer).send(written.files);
+  int failed = 0;
+  for (const auto& r : results) {
+    if (!r.ok) {
+      ++failed;
+      std::fprintf(stderr, "torcht1 simulate: not stored: %s\n", r.error.c_str());
+    }
+  }
+  std::printf("  sent %zu of %zu files to %s@%s\n", results.size() - static_cast<size_t>(failed), results.size(),
+              calledAe_.c_str(), send_.c_str());
+  return failed > 0 ? 1 : 0;
 }
 
 }  // namespace torcht1::server

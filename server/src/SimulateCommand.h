@@ -22,6 +22,9 @@ class SimulateCommand {
   phantom::PhantomOptions options_;
   dicom::PixelEncoding encoding_;
   bool enhanced_ = false;
+  std::string send_;           // HOST:PORT
+  std::string calledAe_ = "ANY-SCP";
+  std::string callingAe_ = "TORCHT1SIM";
 };
 
 }  // namespace torcht1::server

@@ -1,0 +1,74 @@
+#include "torcht1/dicom/StoreClient.h"
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dctk.h>
+#include <dcmtk/dcmnet/scu.h>
+
+#include "torcht1/dicom/DicomError.h"
+#include "torcht1/dicom/DicomInstance.h"
+
+namespace torcht1::dicom {
+
+namespace {
+
+std::string peerName(const StorePeer& p) {
+  return p.calledAeTitle + "@" + p.host + ":" + std::to_string(p.port);
+}
+
+}  // namespace
+
+StoreClient::StoreClient(StorePeer peer) : peer_(std::move(peer)) {}
+
+std::vector<StoreResult> StoreClient::send(const std::vector<std::string>& files) const {
+  quietDcmtk();
+  DcmSCU scu;
+  scu.setAETitle(peer_.callingAeTitle.c_str());
+  scu.setPeerHostName(peer_.host.c_str());
+  scu.setPeerPort(static_cast<Uint16>(peer_.port));
+  scu.setPeerAETitle(peer_.calledAeTitle.c_str());
+  scu.setACSETimeout(static_cast<Uint32>(peer_.timeoutSeconds));
+  scu.setDIMSETimeout(static_cast<Uint32>(peer_.timeoutSeconds));
+  scu.setConnectionTimeout(peer_.timeoutSeconds);
+  OFList<OFString> syntaxes;
+  syntaxes.push_back(UID_LittleEndianExplicitTransferSyntax);
+  syntaxes.push_back(UID_LittleEndianImplicitTransferSyntax);
+  for (const char* sopClass : {UID_MRImageStorage, UID_EnhancedMRImageStorage}) {
+    scu.addPresentationContext(sopClass, syntaxes);
+  }
+  OFCondition status = scu.initNetwork();
+  if (status.good()) status = scu.negotiateAssociation();
+  if (status.bad()) throw DicomError(peerName(peer_) + ": no association (" + std::string(status.text()) + ")");
+
+  std::vector<StoreResult> results;
+  for (const auto& file : files) {
+    StoreResult r;
+    r.file = file;
+    DcmFileFormat format;
+    OFCondition loaded = format.loadFile(file.c_str());
+    OFString sopClass;
+    if (loaded.good()) format.getDataset()->findAndGetOFString(DCM_SOPClassUID, sopClass);
+    const T_ASC_PresentationContextID context = loaded.good() ? scu.findPresentationContextID(sopClass, "") : 0;
+    if (loaded.bad()) {
+      r.error = file + ": cannot read (" + std::string(loaded.text()) + ")";
+    } else if (context == 0) {
+      r.error = file + ": " + peerName(peer_) + " accepted no presentation context for SOP class " + sopClass.c_str();
+    } else {
+      Uint16 response = 0xFFFF;
+      const OFCondition sent = scu.sendSTORERequest(context, "", format.getDataset(), response);
+      r.status = response;
+      // Success, or success with a warning (coercion, elements discarded, no validation).
+      r.ok = sent.good() && (response == 0x0000 || response == 0xB000 || response == 0xB006 || response == 0xB007);
+      if (!r.ok) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "%04X", response);
+        r.error = file + ": " + peerName(peer_) + " answered status 0x" + hex +
+                  (sent.bad() ? " (" + std::string(sent.text()) + ")" : "");
+      }
+    }
+    results.push_back(r);
+  }
+  scu.releaseAssociation();
+  return results;
+}
+
+}  // namespace torcht1::dicom
