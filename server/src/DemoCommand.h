@@ -2,20 +2,18 @@
 
 #include <string>
 
-#include <CLI/CLI.hpp>
+#include "Command.h"
 
 namespace torcht1::server {
 
 /// `torcht1 demo`: simulates a MOLLI study in memory, fits it and prints, per slice, the fit
 /// time and the median T1 of myocardium and blood against the truth.
-class DemoCommand {
+class DemoCommand : public Command {
  public:
-  void registerWith(CLI::App& app);
-  bool selected() const { return command_ != nullptr && command_->parsed(); }
-  int run() const;
+  void registerWith(CLI::App& app) override;
+  int run() const override;
 
  private:
-  CLI::App* command_ = nullptr;
   std::string config_;
   int size_ = 256;
   int slices_ = 8;

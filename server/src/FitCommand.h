@@ -3,20 +3,18 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
+#include "Command.h"
 
 namespace torcht1::server {
 
 /// `torcht1 fit INPUT... --out DIR`: reads DICOM files and folders, finds the MOLLI series,
 /// fits them and writes T1 and T1 SD map series into DIR.
-class FitCommand {
+class FitCommand : public Command {
  public:
-  void registerWith(CLI::App& app);
-  bool selected() const { return command_ != nullptr && command_->parsed(); }
-  int run() const;
+  void registerWith(CLI::App& app) override;
+  int run() const override;
 
  private:
-  CLI::App* command_ = nullptr;
   std::vector<std::string> inputs_;
   std::string out_;
   std::string config_;

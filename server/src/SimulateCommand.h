@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include <CLI/CLI.hpp>
+#include "Command.h"
 
 #include "torcht1/dicom/MolliSeriesWriter.h"
 #include "torcht1/phantom/PhantomGenerator.h"
@@ -10,14 +10,12 @@
 namespace torcht1::server {
 
 /// `torcht1 simulate`: writes a synthetic MOLLI study as DICOM with its ground truth.
-class SimulateCommand {
+class SimulateCommand : public Command {
  public:
-  void registerWith(CLI::App& app);
-  bool selected() const { return command_ != nullptr && command_->parsed(); }
-  int run() const;
+  void registerWith(CLI::App& app) override;
+  int run() const override;
 
  private:
-  CLI::App* command_ = nullptr;
   std::string out_;
   phantom::PhantomOptions options_;
   dicom::PixelEncoding encoding_;

@@ -1,6 +1,7 @@
 // torcht1: quantitative T1 mapping of cardiac MOLLI series.
 #include <cstdio>
 #include <exception>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -14,11 +15,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   torcht1::server::DemoCommand demo;
-  demo.registerWith(app);
   torcht1::server::FitCommand fit;
-  fit.registerWith(app);
   torcht1::server::SimulateCommand simulate;
-  simulate.registerWith(app);
+  const std::vector<torcht1::server::Command*> commands = {&simulate, &fit, &demo};
+  for (auto* command : commands) command->registerWith(app);
 
   try {
     app.parse(argc, argv);
@@ -26,9 +26,9 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   try {
-    if (demo.selected()) return demo.run();
-    if (simulate.selected()) return simulate.run();
-    if (fit.selected()) return fit.run();
+    for (const auto* command : commands) {
+      if (command->selected()) return command->run();
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "torcht1: %s\n", e.what());
     return 1;

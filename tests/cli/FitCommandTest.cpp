@@ -23,6 +23,8 @@
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
 
+#include "Dciodvfy.h"
+
 namespace fs = std::filesystem;
 
 namespace torcht1 {
@@ -92,11 +94,7 @@ TEST_F(FitCommandTest, MapsMatchTruthPassDciodvfyAndReferenceTheSource) {
   DcmDataset& src = *source.getDataset();
   int t1Maps = 0;
   for (const auto& file : maps) {
-    FILE* pipe = ::popen(("dciodvfy '" + file.string() + "' 2>&1").c_str(), "r");
-    std::string out;
-    char buffer[512];
-    while (pipe && std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
-    if (pipe) ::pclose(pipe);
+    const std::string out = testing::dciodvfy(file.string());
     EXPECT_EQ(out.find("Error"), std::string::npos) << file << "\n" << out;
 
     DcmFileFormat format;
@@ -202,11 +200,7 @@ TEST_F(FitCommandTest, ConfiguredMapsAreWrittenAndValid) {
   ASSERT_EQ(files.size(), 12u) << "six maps, two slices";
   std::set<std::string> numbers, series;
   for (const auto& file : files) {
-    FILE* pipe = ::popen(("dciodvfy '" + file.string() + "' 2>&1").c_str(), "r");
-    std::string out;
-    char buffer[512];
-    while (pipe && std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
-    if (pipe) ::pclose(pipe);
+    const std::string out = testing::dciodvfy(file.string());
     EXPECT_EQ(out.find("Error"), std::string::npos) << file << "\n" << out;
     DcmFileFormat format;
     ASSERT_TRUE(format.loadFile(file.c_str()).good());
@@ -296,11 +290,7 @@ TEST_F(FitCommandTest, EnhancedMrGivesTheSameMapsAsSingleFrames) {
   ASSERT_EQ(fit.status, 0) << fit.output;
   EXPECT_EQ(t1Pixels(dir_ / "enh-out"), t1Pixels(dir_ / "ref")) << "frames fit exactly as the single-frame images";
   for (const auto& file : dicomFiles(dir_ / "enh-out")) {
-    FILE* pipe = ::popen(("dciodvfy '" + file.string() + "' 2>&1").c_str(), "r");
-    std::string out;
-    char buffer[512];
-    while (pipe && std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
-    if (pipe) ::pclose(pipe);
+    const std::string out = testing::dciodvfy(file.string());
     EXPECT_EQ(out.find("Error"), std::string::npos) << file << "\n" << out;
     DcmFileFormat format;
     ASSERT_TRUE(format.loadFile(file.c_str()).good());

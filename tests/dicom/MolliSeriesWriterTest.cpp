@@ -10,6 +10,7 @@
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
 
+#include "Dciodvfy.h"
 #include "torcht1/dicom/DicomUid.h"
 #include "torcht1/dicom/MolliSeriesWriter.h"
 
@@ -70,14 +71,7 @@ TEST_F(MolliSeriesWriterTest, EveryFilePassesDciodvfy) {
   const auto written = dicom::MolliSeriesWriter(options_, "test").write(phantom_, dir_.string());
   ASSERT_EQ(written.files.size(), 16u);
   for (const auto& file : written.files) {
-    const std::string command = "dciodvfy '" + file + "' 2>&1";
-    FILE* pipe = ::popen(command.c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
-    std::string output;
-    char buffer[512];
-    while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
-    const int status = ::pclose(pipe);
-    ASSERT_NE(status, -1);
+    const std::string output = testing::dciodvfy(file);
     ASSERT_NE(output.find("MRImage"), std::string::npos) << "dciodvfy did not recognise the IOD: " << output;
     EXPECT_EQ(output.find("Error"), std::string::npos) << file << ":\n" << output;
   }
