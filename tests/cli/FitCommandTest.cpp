@@ -95,7 +95,9 @@ TEST_F(FitCommandTest, MapsMatchTruthPassDciodvfyAndReferenceTheSource) {
   int t1Maps = 0;
   for (const auto& file : maps) {
     const std::string out = testing::dciodvfy(file.string());
+    ASSERT_NE(out.find("MRImage"), std::string::npos) << out;
     EXPECT_EQ(out.find("Error"), std::string::npos) << file << "\n" << out;
+    EXPECT_EQ(out.find("Warning"), std::string::npos) << file << "\n" << out;
 
     DcmFileFormat format;
     ASSERT_TRUE(format.loadFile(file.c_str()).good());
@@ -201,7 +203,9 @@ TEST_F(FitCommandTest, ConfiguredMapsAreWrittenAndValid) {
   std::set<std::string> numbers, series;
   for (const auto& file : files) {
     const std::string out = testing::dciodvfy(file.string());
+    ASSERT_NE(out.find("MRImage"), std::string::npos) << out;
     EXPECT_EQ(out.find("Error"), std::string::npos) << file << "\n" << out;
+    EXPECT_EQ(out.find("Warning"), std::string::npos) << file << "\n" << out;
     DcmFileFormat format;
     ASSERT_TRUE(format.loadFile(file.c_str()).good());
     numbers.insert(text(*format.getDataset(), DCM_SeriesNumber));
@@ -291,7 +295,9 @@ TEST_F(FitCommandTest, EnhancedMrGivesTheSameMapsAsSingleFrames) {
   EXPECT_EQ(t1Pixels(dir_ / "enh-out"), t1Pixels(dir_ / "ref")) << "frames fit exactly as the single-frame images";
   for (const auto& file : dicomFiles(dir_ / "enh-out")) {
     const std::string out = testing::dciodvfy(file.string());
+    ASSERT_NE(out.find("MRImage"), std::string::npos) << out;
     EXPECT_EQ(out.find("Error"), std::string::npos) << file << "\n" << out;
+    EXPECT_EQ(out.find("Warning"), std::string::npos) << file << "\n" << out;
     DcmFileFormat format;
     ASSERT_TRUE(format.loadFile(file.c_str()).good());
     DcmItem* reference = nullptr;
