@@ -6,7 +6,7 @@
 
 namespace torcht1::config {
 
-std::vector<std::string> OutputConfig::knownMaps() { return {"T1", "T1_SD", "R2", "T1star", "A", "B"}; }
+std::vector<std::string> OutputConfig::knownMaps() { return {"T1", "T1_SD", "R2", "T1star", "A", "B", "T1_COLOUR"}; }
 
 OutputConfig::Output OutputConfig::fromYaml(const std::string& yamlText, const std::string& source) {
   Output out;
@@ -20,7 +20,7 @@ OutputConfig::Output OutputConfig::fromYaml(const std::string& yamlText, const s
     for (const auto& item : v) {
       const std::string name = s.scalar<std::string>(item, key, "a map name");
       if (std::find(known.begin(), known.end(), name) == known.end()) {
-        s.fail(item, key, "unknown map '" + name + "' (known: T1, T1_SD, R2, T1star, A, B)");
+        s.fail(item, key, "unknown map '" + name + "' (known: T1, T1_SD, R2, T1star, A, B, T1_COLOUR)");
       }
       if (std::find(out.maps.begin(), out.maps.end(), name) != out.maps.end()) s.fail(item, key, "'" + name + "' twice");
       out.maps.push_back(name);

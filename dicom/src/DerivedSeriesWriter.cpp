@@ -10,6 +10,7 @@
 
 #include "torcht1/dicom/DicomError.h"
 #include "torcht1/dicom/DicomUid.h"
+#include "SourceAttributes.h"
 
 namespace fs = std::filesystem;
 
@@ -17,13 +18,10 @@ namespace torcht1::dicom {
 
 namespace {
 
-// Copied from the source image: patient, study, frame of reference, geometry and the
-// acquisition attributes the MR Image module requires.
-const DcmTagKey kCopied[] = {
-    DCM_SpecificCharacterSet, DCM_PatientName, DCM_PatientID, DCM_PatientBirthDate, DCM_PatientSex,
-    DCM_StudyInstanceUID, DCM_StudyDate, DCM_StudyTime, DCM_StudyID, DCM_AccessionNumber,
-    DCM_ReferringPhysicianName, DCM_StudyDescription, DCM_FrameOfReferenceUID, DCM_PositionReferenceIndicator,
-    DCM_BodyPartExamined, DCM_PatientPosition, DCM_Laterality, DCM_ImagePositionPatient,
+// Copied from the source image besides patient and study: frame of reference, geometry and
+// the acquisition attributes the MR Image module requires.
+const DcmTagKey kImageAttributes[] = {
+    DCM_FrameOfReferenceUID, DCM_PositionReferenceIndicator, DCM_PatientPosition, DCM_ImagePositionPatient,
     DCM_ImageOrientationPatient, DCM_PixelSpacing, DCM_SliceThickness, DCM_SliceLocation, DCM_ScanningSequence,
     DCM_SequenceVariant, DCM_ScanOptions, DCM_MRAcquisitionType, DCM_RepetitionTime, DCM_EchoTime,
     DCM_EchoTrainLength, DCM_MagneticFieldStrength, DCM_SeriesDate, DCM_SeriesTime, DCM_ContrastBolusAgent,
@@ -62,12 +60,9 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
 
     DcmFileFormat out;
     DcmDataset& ds = *out.getDataset();
-    for (const auto& tag : kCopied) {
-      DcmElement* element = nullptr;
-      if (src.findAndGetElement(tag, element).good() && element != nullptr) {
-        ds.insert(static_cast<DcmElement*>(element->clone()), true);
-      }
-    }
+    copyAttributes(src, ds, kPatientAndStudy);
+    copyAttributes(src, ds, kBodyPart);
+    copyAttributes(src, ds, kImageAttributes);
     // Enhanced MR keeps geometry and acquisition in functional groups: what the copy did
     // not bring comes from the instance, or is stated as unknown.
     auto joined = [](const double* v, int n) {
@@ -101,7 +96,7 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
     put(ds, DCM_Manufacturer, "TorchT1 node", file);
     put(ds, DCM_SoftwareVersions, programVersion_, file);
     put(ds, DCM_SeriesNumber, std::to_string(first.seriesNumber + map.seriesNumberOffset), file);
-    put(ds, DCM_SeriesDescription, (source.description.empty() ? "MOLLI" : source.description) + " " + map.description, file);
+    put(ds, DCM_SeriesDescription, describe(source.description, map.description), file);
     put(ds, DCM_InstanceNumber, std::to_string(s + 1), file);
     put(ds, DCM_ImageType, map.imageType, file);
     put(ds, DCM_DerivationDescription, "TorchT1 node " + programVersion_ + ": " + method_, file);

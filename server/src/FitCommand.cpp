@@ -10,6 +10,7 @@
 #include "torcht1/config/FitConfig.h"
 #include "torcht1/config/InputConfig.h"
 #include "torcht1/config/OutputConfig.h"
+#include "torcht1/dicom/ColourMapWriter.h"
 #include "torcht1/dicom/DerivedSeriesWriter.h"
 #include "torcht1/dicom/DicomError.h"
 #include "torcht1/dicom/PixelLoader.h"
@@ -103,6 +104,7 @@ int FitCommand::run() const {
   const dicom::DerivedSeriesWriter writer(
       TORCHT1_VERSION, "MOLLI 3-parameter fit |A - B exp(-t/T1*)|, T1 = T1*(B/A - 1), " +
                            mapping::toString(options.solver) + " on " + fitter.device());
+  const dicom::ColourMapWriter colourWriter(TORCHT1_VERSION);
   const config::OutputConfig::Output output =
       config_.empty() ? config::OutputConfig::Output{} : config::OutputConfig::fromFile(config_);
   int failed = 0;
@@ -117,7 +119,7 @@ int FitCommand::run() const {
         dicom::MapSeries map;
         map.kind = kind;
         map.seriesNumberOffset = output.seriesNumberOffset + static_cast<int>(m);
-        if (kind == "T1") {
+        if (kind == "T1" || kind == "T1_COLOUR") {
           map = {kind, "T1 map", "DERIVED\\PRIMARY\\T1 MAP", "ms", map.seriesNumberOffset,
                  series.postContrast ? 400.0 : 1300.0, series.postContrast ? 300.0 : 1300.0, 1, {}};
         } else if (kind == "T1_SD") {
@@ -153,7 +155,7 @@ int FitCommand::run() const {
           const size_t s = sliceIndex[k];
           const int64_t offset = static_cast<int64_t>(k) * voxels;
           for (auto& map : maps) {
-            const auto& values = result.map(map.kind);
+            const auto& values = result.map(map.kind == "T1_COLOUR" ? "T1" : map.kind);
             map.slices[s].values.assign(values.begin() + offset, values.begin() + offset + voxels);
           }
           const auto& stats = result.sliceStats[k];
@@ -167,7 +169,7 @@ int FitCommand::run() const {
         }
       }
       for (const auto& map : maps) {
-        const auto files = writer.write(series, map, out_);
+        const auto files = map.kind == "T1_COLOUR" ? colourWriter.write(series, map, out_) : writer.write(series, map, out_);
         std::printf("series %s (%s): wrote %zu %s images to %s\n", series.seriesInstanceUid.c_str(),
                     series.description.c_str(), files.size(), map.description.c_str(),
                     fs::path(files.front()).parent_path().c_str());

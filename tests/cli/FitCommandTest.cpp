@@ -24,6 +24,7 @@
 #include <dcmtk/dcmdata/dctk.h>
 
 #include "Dciodvfy.h"
+#include "torcht1/dicom/ColourMapWriter.h"
 
 namespace fs = std::filesystem;
 
@@ -465,6 +466,57 @@ TEST_F(FitCommandTest, ARefusingPeerIsAClearError) {
   const Outcome bad = runTorcht1("simulate --out " + (dir_ / "sent").string() + " --size 16 --slices 1 --send localhost");
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.output.find("expected HOST:PORT"), std::string::npos) << bad.output;
+}
+
+TEST_F(FitCommandTest, ColourMapFollowsViridisWithABar) {
+  { std::ofstream(dir_ / "colour.yaml") << "output:\n  maps: [T1, T1_COLOUR]\n"; }
+  const Outcome fit = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "out").string() +
+                                 " --device cpu --config " + (dir_ / "colour.yaml").string());
+  ASSERT_EQ(fit.status, 0) << fit.output;
+  const auto t1 = t1Pixels(dir_ / "out");
+  ASSERT_EQ(t1.size(), 2u);
+  int checked = 0;
+  for (const auto& file : dicomFiles(dir_ / "out")) {
+    if (file.filename().string().rfind("COLOUR_", 0) != 0) continue;
+    const std::string out = testing::dciodvfy(file.string());
+    ASSERT_NE(out.find("SCImage"), std::string::npos) << out;
+    EXPECT_EQ(out.find("Error"), std::string::npos) << out;
+    EXPECT_EQ(out.find("Warning"), std::string::npos) << out;
+    DcmFileFormat format;
+    ASSERT_TRUE(format.loadFile(file.c_str()).good());
+    DcmDataset& ds = *format.getDataset();
+    EXPECT_EQ(text(ds, DCM_PhotometricInterpretation), "RGB");
+    EXPECT_LE(text(ds, DCM_SeriesDescription).size(), 64u);
+    const int slice = std::stoi(text(ds, DCM_InstanceNumber)) - 1;
+    Uint16 rows = 0, cols = 0;
+    ds.findAndGetUint16(DCM_Rows, rows);
+    ds.findAndGetUint16(DCM_Columns, cols);
+    ASSERT_EQ(rows, 64);
+    ASSERT_GT(cols, 64) << "the bar is beside the image";
+    const Uint8* rgb = nullptr;
+    unsigned long count = 0;
+    ASSERT_TRUE(ds.findAndGetUint8Array(DCM_PixelData, rgb, &count).good());
+    ASSERT_EQ(count, 3ul * rows * cols);
+    auto pixel = [&](int r, int c) { return std::array<uint8_t, 3>{rgb[(r * cols + c) * 3], rgb[(r * cols + c) * 3 + 1], rgb[(r * cols + c) * 3 + 2]}; };
+    // Every image voxel: black where the map is 0, else viridis over the 650..1950 ms window.
+    int coloured = 0;
+    for (int r = 0; r < 64; ++r) {
+      for (int c = 0; c < 64; ++c) {
+        const double value = t1[slice][r * 64 + c];
+        const auto expected = value > 0 ? dicom::ColourMapWriter::viridis((value - 650.0) / 1300.0) : std::array<uint8_t, 3>{0, 0, 0};
+        const auto got = pixel(r, c);
+        for (int k = 0; k < 3; ++k) EXPECT_NEAR(got[k], expected[k], 2) << "row " << r << " col " << c;
+        coloured += value > 0;
+      }
+    }
+    EXPECT_GT(coloured, 1000);
+    // The bar: yellow at the top (1950 ms), dark purple at the bottom (650 ms).
+    const int bar = 64 + 4 + 2;
+    EXPECT_EQ(pixel(0, bar), dicom::ColourMapWriter::viridis(1.0));
+    EXPECT_EQ(pixel(63, bar), dicom::ColourMapWriter::viridis(0.0));
+    ++checked;
+  }
+  EXPECT_EQ(checked, 2);
 }
 
 }  // namespace

@@ -13,6 +13,8 @@
 #include "Dciodvfy.h"
 #include "torcht1/dicom/DicomUid.h"
 #include "torcht1/dicom/MolliSeriesWriter.h"
+#include "torcht1/dicom/DerivedSeriesWriter.h"
+#include "torcht1/dicom/SeriesAssembler.h"
 
 namespace fs = std::filesystem;
 
@@ -129,6 +131,27 @@ TEST_F(MolliSeriesWriterTest, SameOptionsGiveSameUidsAndTruthIsWritten) {
   EXPECT_EQ(fs::file_size(fs::path(first.truthDir) / "t1.f32"), phantom_.t1.size() * sizeof(float));
   EXPECT_EQ(fs::file_size(fs::path(first.truthDir) / "labels.u8"), phantom_.labels.size());
   EXPECT_TRUE(fs::exists(fs::path(first.truthDir) / "truth.json"));
+}
+
+TEST_F(MolliSeriesWriterTest, LongSourceDescriptionsStayWithinSixtyFourCharacters) {
+  const auto written = dicom::MolliSeriesWriter(options_, "test").write(phantom_, (dir_ / "in").string());
+  std::vector<dicom::DicomInstance> instances;
+  for (const auto& file : written.files) {
+    for (auto& i : dicom::DicomInstanceReader().read(file)) instances.push_back(i);
+  }
+  auto assembled = dicom::SeriesAssembler(dicom::SeriesSelection{}).assemble(instances);
+  ASSERT_EQ(assembled.series.size(), 1u);
+  auto& series = assembled.series[0];
+  series.description = std::string(64, 'x');
+  dicom::MapSeries map{"T1_SD", "T1 SD map", "DERIVED\\PRIMARY\\T1 MAP\\UNCERTAINTY", "ms", 101, 200, 400, 1, {}};
+  map.slices.resize(series.slices.size(), dicom::SliceMap{std::vector<float>(32 * 32, 50.0f)});
+  const auto files = dicom::DerivedSeriesWriter("test", "test").write(series, map, (dir_ / "out").string());
+  DcmFileFormat format;
+  ASSERT_TRUE(format.loadFile(files[0].c_str()).good());
+  const std::string description = readString(*format.getDataset(), DCM_SeriesDescription);
+  EXPECT_EQ(description.size(), 64u);
+  EXPECT_EQ(description.substr(description.size() - 10), " T1 SD map") << "the kind is never cut";
+  EXPECT_EQ(testing::dciodvfy(files[0]).find("Error"), std::string::npos);
 }
 
 TEST_F(MolliSeriesWriterTest, UnwritableFolderIsAClearError) {

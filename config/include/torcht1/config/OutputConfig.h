@@ -11,7 +11,7 @@ namespace torcht1::config {
 class OutputConfig {
  public:
   struct Output {
-    /// Of T1, T1_SD, R2, T1star, A, B.
+    /// Of T1, T1_SD, R2, T1star, A, B, and T1_COLOUR (the T1 map as RGB pictures).
     std::vector<std::string> maps = {"T1", "T1_SD"};
     /// Series number of the first map = source series number + this; further maps follow.
     int seriesNumberOffset = 100;
