@@ -54,6 +54,14 @@ std::string text(DcmItem& ds, const DcmTagKey& tag) {
   return v.c_str();
 }
 
+/// dciodvfy recognises `file` as `iod` and reports neither an error nor a warning.
+void expectValid(const fs::path& file, const std::string& iod) {
+  const std::string out = testing::dciodvfy(file.string());
+  EXPECT_NE(out.find(iod), std::string::npos) << file << ": not recognised as " << iod << "\n" << out;
+  EXPECT_EQ(out.find("Error"), std::string::npos) << file << "\n" << out;
+  EXPECT_EQ(out.find("Warning"), std::string::npos) << file << "\n" << out;
+}
+
 std::vector<fs::path> dicomFiles(const fs::path& dir) {
   std::vector<fs::path> files;
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
@@ -95,10 +103,7 @@ TEST_F(FitCommandTest, MapsMatchTruthPassDciodvfyAndReferenceTheSource) {
   DcmDataset& src = *source.getDataset();
   int t1Maps = 0;
   for (const auto& file : maps) {
-    const std::string out = testing::dciodvfy(file.string());
-    ASSERT_NE(out.find("MRImage"), std::string::npos) << out;
-    EXPECT_EQ(out.find("Error"), std::string::npos) << file << "\n" << out;
-    EXPECT_EQ(out.find("Warning"), std::string::npos) << file << "\n" << out;
+    expectValid(file, "MRImage");
 
     DcmFileFormat format;
     ASSERT_TRUE(format.loadFile(file.c_str()).good());
@@ -203,10 +208,7 @@ TEST_F(FitCommandTest, ConfiguredMapsAreWrittenAndValid) {
   ASSERT_EQ(files.size(), 12u) << "six maps, two slices";
   std::set<std::string> numbers, series;
   for (const auto& file : files) {
-    const std::string out = testing::dciodvfy(file.string());
-    ASSERT_NE(out.find("MRImage"), std::string::npos) << out;
-    EXPECT_EQ(out.find("Error"), std::string::npos) << file << "\n" << out;
-    EXPECT_EQ(out.find("Warning"), std::string::npos) << file << "\n" << out;
+    expectValid(file, "MRImage");
     DcmFileFormat format;
     ASSERT_TRUE(format.loadFile(file.c_str()).good());
     numbers.insert(text(*format.getDataset(), DCM_SeriesNumber));
@@ -295,10 +297,7 @@ TEST_F(FitCommandTest, EnhancedMrGivesTheSameMapsAsSingleFrames) {
   ASSERT_EQ(fit.status, 0) << fit.output;
   EXPECT_EQ(t1Pixels(dir_ / "enh-out"), t1Pixels(dir_ / "ref")) << "frames fit exactly as the single-frame images";
   for (const auto& file : dicomFiles(dir_ / "enh-out")) {
-    const std::string out = testing::dciodvfy(file.string());
-    ASSERT_NE(out.find("MRImage"), std::string::npos) << out;
-    EXPECT_EQ(out.find("Error"), std::string::npos) << file << "\n" << out;
-    EXPECT_EQ(out.find("Warning"), std::string::npos) << file << "\n" << out;
+    expectValid(file, "MRImage");
     DcmFileFormat format;
     ASSERT_TRUE(format.loadFile(file.c_str()).good());
     DcmItem* reference = nullptr;
@@ -478,10 +477,7 @@ TEST_F(FitCommandTest, ColourMapFollowsViridisWithABar) {
   int checked = 0;
   for (const auto& file : dicomFiles(dir_ / "out")) {
     if (file.filename().string().rfind("COLOUR_", 0) != 0) continue;
-    const std::string out = testing::dciodvfy(file.string());
-    ASSERT_NE(out.find("SCImage"), std::string::npos) << out;
-    EXPECT_EQ(out.find("Error"), std::string::npos) << out;
-    EXPECT_EQ(out.find("Warning"), std::string::npos) << out;
+    expectValid(file, "SCImage");
     DcmFileFormat format;
     ASSERT_TRUE(format.loadFile(file.c_str()).good());
     DcmDataset& ds = *format.getDataset();
