@@ -9,6 +9,7 @@
 
 #include "torcht1/dicom/DicomError.h"
 #include "torcht1/dicom/DicomUid.h"
+#include "DatasetWriting.h"
 #include "SourceAttributes.h"
 
 namespace fs = std::filesystem;
@@ -24,12 +25,6 @@ constexpr uint8_t kViridis[9][3] = {{68, 1, 84},    {72, 40, 120},  {62, 73, 137
 // 3x5 digits for the bar's labels, one row per 3-bit line (top to bottom).
 constexpr uint8_t kDigits[10][5] = {{7, 5, 5, 5, 7}, {2, 6, 2, 2, 7}, {7, 1, 7, 4, 7}, {7, 1, 7, 1, 7}, {5, 5, 7, 1, 1},
                                     {7, 4, 7, 1, 7}, {7, 4, 7, 5, 7}, {7, 1, 1, 1, 1}, {7, 5, 7, 5, 7}, {7, 5, 7, 1, 7}};
-
-void put(DcmDataset& ds, const DcmTagKey& tag, const std::string& value, const std::string& file) {
-  if (ds.putAndInsertString(tag, value.c_str()).bad()) {
-    throw DicomError(file + ": cannot set " + std::string(DcmTag(tag).getTagName()));
-  }
-}
 
 }  // namespace
 
@@ -100,9 +95,7 @@ std::vector<std::string> ColourMapWriter::write(const MolliSeries& source, const
     label(lo, rows - 5 * scale);
 
     DcmFileFormat sourceFile;
-    if (sourceFile.loadFile(first.path.c_str(), EXS_Unknown, EGL_noChange, 4096).bad()) {
-      throw DicomError(first.path + ": cannot read the source image again");
-    }
+    loadSourceHeader(first, sourceFile);
     DcmDataset& src = *sourceFile.getDataset();
     DcmFileFormat out;
     DcmDataset& ds = *out.getDataset();

@@ -10,6 +10,7 @@
 
 #include "torcht1/dicom/DicomError.h"
 #include "torcht1/dicom/DicomUid.h"
+#include "DatasetWriting.h"
 #include "SourceAttributes.h"
 
 namespace fs = std::filesystem;
@@ -26,12 +27,6 @@ const DcmTagKey kImageAttributes[] = {
     DCM_SequenceVariant, DCM_ScanOptions, DCM_MRAcquisitionType, DCM_RepetitionTime, DCM_EchoTime,
     DCM_EchoTrainLength, DCM_MagneticFieldStrength, DCM_SeriesDate, DCM_SeriesTime, DCM_ContrastBolusAgent,
 };
-
-void put(DcmDataset& ds, const DcmTagKey& tag, const std::string& value, const std::string& file) {
-  if (ds.putAndInsertString(tag, value.c_str()).bad()) {
-    throw DicomError(file + ": cannot set " + std::string(DcmTag(tag).getTagName()));
-  }
-}
 
 }  // namespace
 
@@ -52,9 +47,7 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
     const MolliSlice& slice = source.slices[s];
     const DicomInstance& first = slice.images.front();
     DcmFileFormat sourceFile;
-    if (sourceFile.loadFile(first.path.c_str(), EXS_Unknown, EGL_noChange, 4096).bad()) {
-      throw DicomError(first.path + ": cannot read the source image again");
-    }
+    loadSourceHeader(first, sourceFile);
     DcmDataset& src = *sourceFile.getDataset();
     const std::string file = (folder / ("MAP_" + std::to_string(s + 1) + ".dcm")).string();
 

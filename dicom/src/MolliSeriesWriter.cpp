@@ -13,6 +13,7 @@
 #include <dcmtk/dcmdata/dctk.h>
 
 #include "torcht1/dicom/DicomUid.h"
+#include "DatasetWriting.h"
 
 namespace fs = std::filesystem;
 
@@ -38,13 +39,6 @@ std::string backslashJoin(const std::vector<double>& values) {
   std::string s;
   for (size_t i = 0; i < values.size(); ++i) s += (i ? "\\" : "") + decimal(values[i], 10);
   return s;
-}
-
-void put(DcmDataset& ds, const DcmTagKey& tag, const std::string& value, const std::string& file) {
-  const OFCondition status = ds.putAndInsertString(tag, value.c_str());
-  if (status.bad()) {
-    throw std::runtime_error(file + ": cannot set " + DcmTag(tag).getTagName() + ": " + status.text());
-  }
 }
 
 }  // namespace

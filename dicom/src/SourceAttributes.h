@@ -7,6 +7,9 @@
 
 #include <string>
 
+#include "torcht1/dicom/DicomError.h"
+#include "torcht1/dicom/DicomInstance.h"
+
 namespace torcht1::dicom {
 
 /// Patient and study: every object we derive belongs to the source's patient and study.
@@ -26,6 +29,13 @@ inline std::string describe(const std::string& source, const std::string& suffix
   const std::string base = source.empty() ? "MOLLI" : source;
   const size_t room = suffix.size() + 1 >= 64 ? 0 : 64 - suffix.size() - 1;
   return (base.size() > room ? base.substr(0, room) : base) + " " + suffix;
+}
+
+/// Loads the source image of `instance` again, without its pixel data.
+inline void loadSourceHeader(const DicomInstance& instance, DcmFileFormat& file) {
+  if (file.loadFile(instance.path.c_str(), EXS_Unknown, EGL_noChange, 4096).bad()) {
+    throw DicomError(instance.path + ": cannot read the source image again");
+  }
 }
 
 /// Copies each of `tags` that `from` has into `to`.
