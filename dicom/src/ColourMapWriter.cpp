@@ -44,7 +44,7 @@ std::array<uint8_t, 3> ColourMapWriter::viridis(double fraction) {
 std::vector<std::string> ColourMapWriter::write(const MolliSeries& source, const MapSeries& map,
                                                 const std::string& dir) const {
   const double lo = map.windowCenter - map.windowWidth / 2, hi = map.windowCenter + map.windowWidth / 2;
-  const std::string seriesUid = DicomUid::fromName(source.seriesInstanceUid + "/torcht1/" + map.kind + "/colour");
+  const std::string seriesUid = DicomUid::fromName(map.uidName(source.seriesInstanceUid, "colour"));
   const fs::path folder = fs::path(dir) / seriesUid;
   fs::create_directories(folder);
   const int rows = source.rows, cols = source.cols;

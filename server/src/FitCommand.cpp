@@ -5,39 +5,17 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <map>
 
 #include "torcht1/config/FitConfig.h"
 #include "torcht1/config/InputConfig.h"
 #include "torcht1/config/OutputConfig.h"
-#include "torcht1/dicom/ColourMapWriter.h"
-#include "torcht1/dicom/DerivedSeriesWriter.h"
 #include "torcht1/dicom/DicomError.h"
-#include "torcht1/dicom/PixelLoader.h"
 #include "torcht1/dicom/SeriesAssembler.h"
-#include "torcht1/mapping/MapFitter.h"
+#include "torcht1/node/SeriesMapper.h"
 
 namespace fs = std::filesystem;
 
 namespace torcht1::server {
-
-namespace {
-
-/// Median of the valid values in the central half (each direction) of the image.
-double centralMedian(const std::vector<float>& map, int64_t rows, int64_t cols, int64_t offset) {
-  std::vector<float> values;
-  for (int64_t r = rows / 4; r < rows - rows / 4; ++r) {
-    for (int64_t c = cols / 4; c < cols - cols / 4; ++c) {
-      const float v = map[offset + r * cols + c];
-      if (v > 0) values.push_back(v);
-    }
-  }
-  if (values.empty()) return 0;
-  std::nth_element(values.begin(), values.begin() + static_cast<long>(values.size() / 2), values.end());
-  return values[values.size() / 2];
-}
-
-}  // namespace
 
 void FitCommand::registerWith(CLI::App& app) {
   command_ = app.add_subcommand("fit", "Fit the MOLLI series in DICOM files and folders; write T1 map series");
@@ -54,7 +32,6 @@ void FitCommand::registerWith(CLI::App& app) {
 int FitCommand::run() const {
   mapping::FitOptions options = config_.empty() ? mapping::FitOptions{} : config::FitConfig::fromFile(config_);
   if (command_->count("--device")) options.device = device_;
-  mapping::MapFitter fitter(options);
 
   std::vector<std::string> files;
   for (const auto& input : inputs_) {
@@ -100,79 +77,21 @@ int FitCommand::run() const {
     return 1;
   }
 
-  const dicom::PixelLoader loader;
-  const dicom::DerivedSeriesWriter writer(
-      TORCHT1_VERSION, "MOLLI 3-parameter fit |A - B exp(-t/T1*)|, T1 = T1*(B/A - 1), " +
-                           mapping::toString(options.solver) + " on " + fitter.device());
-  const dicom::ColourMapWriter colourWriter(TORCHT1_VERSION);
   const config::OutputConfig::Output output =
       config_.empty() ? config::OutputConfig::Output{} : config::OutputConfig::fromFile(config_);
+  const node::SeriesMapper mapper(options, output, TORCHT1_VERSION);
   int failed = 0;
   for (const auto& series : assembled.series) {
     try {
-      const int64_t voxels = static_cast<int64_t>(series.rows) * series.cols;
-      // Every map the configuration asks for; windows as seen in the field (native T1
-      // 1300/1300, post-contrast 400/300, SD 200/400).
-      std::vector<dicom::MapSeries> maps;
-      for (size_t m = 0; m < output.maps.size(); ++m) {
-        const std::string& kind = output.maps[m];
-        dicom::MapSeries map;
-        map.kind = kind;
-        map.seriesNumberOffset = output.seriesNumberOffset + static_cast<int>(m);
-        if (kind == "T1" || kind == "T1_COLOUR") {
-          map = {kind, "T1 map", "DERIVED\\PRIMARY\\T1 MAP", "ms", map.seriesNumberOffset,
-                 series.postContrast ? 400.0 : 1300.0, series.postContrast ? 300.0 : 1300.0, 1, {}};
-        } else if (kind == "T1_SD") {
-          map = {kind, "T1 SD map", "DERIVED\\PRIMARY\\T1 MAP\\UNCERTAINTY", "ms", map.seriesNumberOffset, 200, 400, 1, {}};
-        } else if (kind == "R2") {
-          map = {kind, "R2 map (x1000)", "DERIVED\\PRIMARY\\OTHER\\R2", "R2 x1000", map.seriesNumberOffset, 500, 1000, 1000, {}};
-        } else if (kind == "T1star") {
-          map = {kind, "T1* map", "DERIVED\\PRIMARY\\T1 MAP\\T1STAR", "ms", map.seriesNumberOffset, 900, 1200, 1, {}};
-        } else {
-          map = {kind, kind + " map", "DERIVED\\PRIMARY\\OTHER\\" + kind, "signal", map.seriesNumberOffset, 1000, 2000, 1, {}};
-        }
-        map.slices.resize(series.slices.size());
-        maps.push_back(std::move(map));
+      const node::PreparedSeries prepared = mapper.prepare(series);
+      const node::MappedSeries mapped = mapper.fit(prepared);
+      for (const auto& slice : mapped.slices) {
+        std::printf("%s\n", node::SeriesMapper::describe(series, slice, mapped.device).c_str());
       }
-      // Slices with the same number of images are fitted as one batch.
-      std::map<size_t, std::vector<size_t>> bySampleCount;
-      for (size_t s = 0; s < series.slices.size(); ++s) bySampleCount[series.slices[s].images.size()].push_back(s);
-      for (const auto& [samples, sliceIndex] : bySampleCount) {
-        mapping::FitInput input;
-        input.slices = static_cast<int64_t>(sliceIndex.size());
-        input.samples = static_cast<int64_t>(samples);
-        input.rows = series.rows;
-        input.cols = series.cols;
-        for (size_t s : sliceIndex) {
-          for (const auto& image : series.slices[s].images) {
-            const auto pixels = loader.load(image);
-            input.pixels.insert(input.pixels.end(), pixels.begin(), pixels.end());
-            input.times.push_back(static_cast<float>(*image.inversionTime));
-          }
-        }
-        const mapping::FitResult result = fitter.fit(input);
-        for (size_t k = 0; k < sliceIndex.size(); ++k) {
-          const size_t s = sliceIndex[k];
-          const int64_t offset = static_cast<int64_t>(k) * voxels;
-          for (auto& map : maps) {
-            const auto& values = result.map(map.kind == "T1_COLOUR" ? "T1" : map.kind);
-            map.slices[s].values.assign(values.begin() + offset, values.begin() + offset + voxels);
-          }
-          const auto& stats = result.sliceStats[k];
-          const auto times = series.slices[s].inversionTimes();
-          std::printf("%s slice %zu: T1 %.0f ms (median, central region), %.1f%% of %lld fitted voxels valid, "
-                      "%zu TIs %.0f..%.0f ms, fit %.1f ms on %s\n",
-                      series.description.c_str(), s + 1, centralMedian(result.primary(), series.rows, series.cols, offset),
-                      stats.fittedVoxels ? 100.0 * static_cast<double>(stats.validVoxels) / static_cast<double>(stats.fittedVoxels) : 0.0,
-                      static_cast<long long>(stats.fittedVoxels), times.size(), times.front(), times.back(),
-                      1e3 * result.fitSeconds / static_cast<double>(sliceIndex.size()), result.device.c_str());
-        }
-      }
-      for (const auto& map : maps) {
-        const auto files = map.kind == "T1_COLOUR" ? colourWriter.write(series, map, out_) : writer.write(series, map, out_);
+      for (const auto& map : mapper.write(prepared, mapped, out_)) {
         std::printf("series %s (%s): wrote %zu %s images to %s\n", series.seriesInstanceUid.c_str(),
-                    series.description.c_str(), files.size(), map.description.c_str(),
-                    fs::path(files.front()).parent_path().c_str());
+                    series.description.c_str(), map.files.size(), map.description.c_str(),
+                    fs::path(map.files.front()).parent_path().c_str());
       }
     } catch (const std::exception& e) {
       ++failed;

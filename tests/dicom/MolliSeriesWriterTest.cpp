@@ -143,7 +143,7 @@ TEST_F(MolliSeriesWriterTest, LongSourceDescriptionsStayWithinSixtyFourCharacter
   ASSERT_EQ(assembled.series.size(), 1u);
   auto& series = assembled.series[0];
   series.description = std::string(64, 'x');
-  dicom::MapSeries map{"T1_SD", "T1 SD map", "DERIVED\\PRIMARY\\T1 MAP\\UNCERTAINTY", "ms", 101, 200, 400, 1, {}};
+  dicom::MapSeries map{"T1_SD", "T1 SD map", "DERIVED\\PRIMARY\\T1 MAP\\UNCERTAINTY", "ms", 101, 200, 400, 1, 1, {}};
   map.slices.resize(series.slices.size(), dicom::SliceMap{std::vector<float>(32 * 32, 50.0f)});
   const auto files = dicom::DerivedSeriesWriter("test", "test").write(series, map, (dir_ / "out").string());
   DcmFileFormat format;

@@ -21,7 +21,16 @@ struct MapSeries {
   int seriesNumberOffset = 100;
   double windowCenter = 1300, windowWidth = 1300;
   double scale = 1;         // stored value = scale x map value (R2 is stored x1000)
+  /// 1 for the first fit of a source series; a re-fit after late instances is version 2, 3...
+  /// with its own UIDs (PACS keeps both) and a version mark in the description.
+  int version = 1;
   std::vector<SliceMap> slices;
+
+  /// The name the map series' UIDs derive from: source series, map kind, variant, version.
+  std::string uidName(const std::string& sourceSeriesUid, const std::string& variant = "") const {
+    return sourceSeriesUid + "/torcht1/" + kind + (variant.empty() ? "" : "/" + variant) +
+           (version > 1 ? "/v" + std::to_string(version) : "");
+  }
 };
 
 /// Writes map series as DICOM MR Image Storage: ImageType DERIVED\PRIMARY\..., unsigned

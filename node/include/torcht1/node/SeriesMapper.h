@@ -1,0 +1,80 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "torcht1/config/OutputConfig.h"
+#include "torcht1/dicom/DerivedSeriesWriter.h"
+#include "torcht1/dicom/MolliSeries.h"
+#include "torcht1/mapping/FitInput.h"
+#include "torcht1/mapping/FitOptions.h"
+#include "torcht1/mapping/MapFitter.h"
+
+namespace torcht1::node {
+
+/// A series decoded and ready for the device: its slices grouped by image count, each
+/// group one FitInput (slices with the same number of images are fitted as one batch).
+struct PreparedSeries {
+  dicom::MolliSeries series;
+  struct Group {
+    std::vector<size_t> slices;  // indices into series.slices
+    mapping::FitInput input;
+  };
+  std::vector<Group> groups;
+};
+
+/// One line's worth per fitted slice.
+struct SliceSummary {
+  size_t slice = 0;             // 0-based
+  double t1MedianMs = 0;        // valid T1 values in the central half of the image
+  double validPercent = 0;      // of the fitted (foreground) voxels
+  long long fittedVoxels = 0;
+  size_t inversionTimes = 0;
+  double firstTiMs = 0, lastTiMs = 0;
+  double fitMs = 0;             // this slice's share of its batch
+};
+
+/// The fitted maps of one series, not yet written.
+struct MappedSeries {
+  std::vector<dicom::MapSeries> maps;
+  std::vector<SliceSummary> slices;
+  double fitSeconds = 0;
+  std::string device;
+};
+
+/// One written map series.
+struct WrittenMap {
+  std::string kind;
+  std::string description;
+  std::string seriesInstanceUid;
+  std::vector<std::string> files;
+};
+
+/// Source series in, derived map series out, in three steps that can run on different
+/// threads: prepare (DICOM decode), fit (the device; one caller at a time), write (DICOM
+/// encode). `torcht1 fit` runs them in a row; the node's worker runs them as a pipeline.
+class SeriesMapper {
+ public:
+  SeriesMapper(mapping::FitOptions fit, config::OutputConfig::Output output, std::string programVersion);
+
+  /// Throws dicom::DicomError naming the file.
+  PreparedSeries prepare(const dicom::MolliSeries& series) const;
+  /// Throws mapping::FitError.
+  MappedSeries fit(const PreparedSeries& prepared) const;
+  /// Writes every configured map into `dir` (one sub-folder per map series). Version 2, 3...
+  /// are re-fits after late instances: new UIDs and "(v2)" in the description.
+  std::vector<WrittenMap> write(const PreparedSeries& prepared, const MappedSeries& mapped, const std::string& dir,
+                                int version = 1) const;
+
+  /// "cpu" or "cuda:N".
+  std::string device() const { return fitter_.device(); }
+  /// One human line for a fitted slice.
+  static std::string describe(const dicom::MolliSeries& series, const SliceSummary& slice, const std::string& device);
+
+ private:
+  mapping::MapFitter fitter_;
+  config::OutputConfig::Output output_;
+  std::string programVersion_;
+};
+
+}  // namespace torcht1::node
