@@ -13,11 +13,15 @@
 namespace torcht1::config {
 
 mapping::FitOptions FitConfig::fromYaml(const std::string& yamlText, const std::string& source) {
+  return fromDocument(ConfigDocument(yamlText, source));
+}
+
+mapping::FitOptions FitConfig::fromDocument(const ConfigDocument& document) {
   mapping::FitOptions o;
-  const YAML::Node fit = loadSection(yamlText, source, "fit");
+  const YAML::Node fit = document.section("fit");
   if (!fit.IsDefined()) return o;
 
-  YamlSection s(fit, "fit", source);
+  YamlSection s(fit, "fit", document);
   s.text("device", [&](const std::string& v) { o.device = v; });
   s.text("solver", [&](const std::string& v) { o.solver = mapping::solverFromString(v); });
   s.text("model", [&](const std::string& v) {
@@ -58,8 +62,7 @@ mapping::FitOptions FitConfig::fromYaml(const std::string& yamlText, const std::
   try {
     o.validate();
   } catch (const mapping::FitError& e) {
-    const auto mark = fit.Mark();
-    throw ConfigError(source, mark.line + 1, mark.column + 1, "fit", e.what());
+    document.fail(fit, "fit", e.what());
   }
   return o;
 }

@@ -7,10 +7,14 @@
 namespace torcht1::config {
 
 InputConfig::Input InputConfig::fromYaml(const std::string& yamlText, const std::string& source) {
+  return fromDocument(ConfigDocument(yamlText, source));
+}
+
+InputConfig::Input InputConfig::fromDocument(const ConfigDocument& document) {
   Input in;
-  const YAML::Node node = loadSection(yamlText, source, "input");
+  const YAML::Node node = document.section("input");
   if (!node.IsDefined()) return in;
-  YamlSection s(node, "input", source);
+  YamlSection s(node, "input", document);
   s.custom("description_pattern", [&](const YAML::Node& v, const std::string& key) {
     const std::string pattern = s.scalar<std::string>(v, key, "a string");
     try {

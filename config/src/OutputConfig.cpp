@@ -9,10 +9,14 @@ namespace torcht1::config {
 std::vector<std::string> OutputConfig::knownMaps() { return {"T1", "T1_SD", "R2", "T1star", "A", "B", "T1_COLOUR"}; }
 
 OutputConfig::Output OutputConfig::fromYaml(const std::string& yamlText, const std::string& source) {
+  return fromDocument(ConfigDocument(yamlText, source));
+}
+
+OutputConfig::Output OutputConfig::fromDocument(const ConfigDocument& document) {
   Output out;
-  const YAML::Node node = loadSection(yamlText, source, "output");
+  const YAML::Node node = document.section("output");
   if (!node.IsDefined()) return out;
-  YamlSection s(node, "output", source);
+  YamlSection s(node, "output", document);
   s.custom("maps", [&](const YAML::Node& v, const std::string& key) {
     if (!v.IsSequence() || v.size() == 0) s.fail(v, key, "expected a list of maps, e.g. [T1, T1_SD]");
     out.maps.clear();
@@ -27,6 +31,10 @@ OutputConfig::Output OutputConfig::fromYaml(const std::string& yamlText, const s
     }
   });
   s.number("series_number_offset", out.seriesNumberOffset, 1, 10000);
+  s.text("dir", [&](const std::string& v) {
+    if (v.empty()) throw std::runtime_error("must not be empty");
+    out.dir = v;
+  });
   s.read();
   return out;
 }

@@ -13,12 +13,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include "torcht1/config/ConfigError.h"
+#include "ConfigDocument.h"
 
 namespace torcht1::config {
-
-/// Parses `text` (named `source` in errors) and returns its top-level section `name`, or
-/// an undefined node when the text or the section is empty.
-YAML::Node loadSection(const std::string& text, const std::string& source, const std::string& name);
 
 /// The whole file; ConfigError "<path>: cannot read the file" otherwise.
 std::string readConfigFile(const std::string& path);
@@ -26,14 +23,13 @@ std::string readConfigFile(const std::string& path);
 /// Reads one mapping node: every key must be known; each known key is handed to its reader.
 class YamlSection {
  public:
-  YamlSection(const YAML::Node& node, std::string path, const std::string& source)
-      : node_(node), path_(std::move(path)), source_(source) {
+  YamlSection(const YAML::Node& node, std::string path, const ConfigDocument& document)
+      : node_(node), path_(std::move(path)), document_(document) {
     if (!node_.IsMap()) fail(node_, path_, "must be a mapping of keys");
   }
 
   [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& message) const {
-    const auto mark = at.Mark();
-    throw ConfigError(source_, mark.line + 1, mark.column + 1, key, message);
+    document_.fail(at, key, message);
   }
 
   std::string keyPath(const std::string& key) const { return path_ + "." + key; }
@@ -76,7 +72,7 @@ class YamlSection {
   }
   void section(const std::string& name, std::function<void(YamlSection&)> fill) {
     readers_[name] = [this, fill, name](const YAML::Node& v) {
-      YamlSection inner(v, keyPath(name), source_);
+      YamlSection inner(v, keyPath(name), document_);
       fill(inner);
       inner.read();
     };
@@ -101,7 +97,7 @@ class YamlSection {
  private:
   YAML::Node node_;
   std::string path_;
-  const std::string& source_;
+  const ConfigDocument& document_;
   std::map<std::string, std::function<void(const YAML::Node&)>> readers_;
 };
 

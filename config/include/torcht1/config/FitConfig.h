@@ -7,6 +7,8 @@
 
 namespace torcht1::config {
 
+class ConfigDocument;
+
 /// The `fit:` section of a TorchT1 YAML file (config/torcht1.yaml documents every key).
 /// Keys left out keep the defaults of mapping::FitOptions; unknown keys, wrong types and
 /// out-of-range values throw ConfigError. Other top-level sections are left to their owners.
@@ -15,6 +17,8 @@ class FitConfig {
   /// `source` names the text in error messages (a file name).
   static mapping::FitOptions fromYaml(const std::string& yamlText, const std::string& source);
   static mapping::FitOptions fromFile(const std::string& path);
+  /// The section of a whole configuration (file plus environment overrides).
+  static mapping::FitOptions fromDocument(const ConfigDocument& document);
 };
 
 }  // namespace torcht1::config

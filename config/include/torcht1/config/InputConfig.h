@@ -7,6 +7,8 @@
 
 namespace torcht1::config {
 
+class ConfigDocument;
+
 /// The `input:` section: which series are T1 inputs and where inversion times come from
 /// (config/torcht1.yaml documents the keys). Same strictness as FitConfig.
 class InputConfig {
@@ -17,6 +19,8 @@ class InputConfig {
   };
   static Input fromYaml(const std::string& yamlText, const std::string& source);
   static Input fromFile(const std::string& path);
+  /// The section of a whole configuration (file plus environment overrides).
+  static Input fromDocument(const ConfigDocument& document);
 };
 
 }  // namespace torcht1::config

@@ -1,0 +1,141 @@
+#include <gtest/gtest.h>
+
+#include "torcht1/config/NodeConfig.h"
+
+namespace torcht1 {
+namespace {
+
+using Env = std::map<std::string, std::string>;
+
+std::string errorOf(const std::string& yaml, const Env& env = {}) {
+  try {
+    config::NodeConfig::fromYaml(yaml, "node.yaml", env);
+  } catch (const config::ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(NodeConfig, StartsWithNoFileAtAll) {
+  const auto s = config::NodeConfig::load("", {});
+  EXPECT_EQ(s.node.aeTitle, "TORCHT1");
+  EXPECT_EQ(s.node.port, 11112);
+  EXPECT_EQ(s.http.bind, "127.0.0.1");
+  EXPECT_EQ(s.http.port, 8080);
+  EXPECT_EQ(s.series.idleSeconds, 10);
+  EXPECT_TRUE(s.destinations.empty());
+  EXPECT_EQ(s.output.maps, (std::vector<std::string>{"T1", "T1_SD"}));
+}
+
+TEST(NodeConfig, DocumentedExampleIsValidAndHoldsTheDefaults) {
+  const auto s = config::NodeConfig::load(TORCHT1_SOURCE_DIR "/config/torcht1.yaml", {});
+  const config::Settings d;
+  EXPECT_EQ(s.node.aeTitle, d.node.aeTitle);
+  EXPECT_EQ(s.node.port, d.node.port);
+  EXPECT_EQ(s.node.spoolDir, d.node.spoolDir);
+  EXPECT_EQ(s.node.maxAssociations, d.node.maxAssociations);
+  EXPECT_EQ(s.node.maxPendingSeries, d.node.maxPendingSeries);
+  EXPECT_EQ(s.node.retentionHours, d.node.retentionHours);
+  EXPECT_EQ(s.http.port, d.http.port);
+  EXPECT_EQ(s.series.idleSeconds, d.series.idleSeconds);
+  EXPECT_EQ(s.output.dir, d.output.dir);
+  EXPECT_TRUE(s.destinations.empty()) << "the example's destinations are commented out";
+}
+
+TEST(NodeConfig, ReadsEverySection) {
+  const auto s = config::NodeConfig::fromYaml(
+      "node: {ae_title: MAPS, port: 104, spool_dir: /var/spool/t1, max_associations: 4, allowed_calling_aes: [MR1, MR2]}\n"
+      "http: {bind: 127.0.0.1, port: 0}\n"
+      "series: {idle_seconds: 2.5}\n"
+      "fit: {device: cpu}\n"
+      "output: {dir: /srv/maps}\n"
+      "destinations:\n"
+      "  - {name: pacs, ae_title: ORTHANC, host: 10.0.0.5, port: 4242}\n"
+      "  - {name: archive, ae_title: ARCH, host: arch, port: 11112, max_attempts: 3, calling_ae_title: T1OUT}\n",
+      "x");
+  EXPECT_EQ(s.node.aeTitle, "MAPS");
+  EXPECT_EQ(s.node.port, 104);
+  EXPECT_EQ(s.node.spoolDir, "/var/spool/t1");
+  EXPECT_EQ(s.node.allowedCallingAes, (std::vector<std::string>{"MR1", "MR2"}));
+  EXPECT_EQ(s.http.port, 0);
+  EXPECT_EQ(s.series.idleSeconds, 2.5);
+  EXPECT_EQ(s.fit.device, "cpu");
+  EXPECT_EQ(s.output.dir, "/srv/maps");
+  ASSERT_EQ(s.destinations.size(), 2u);
+  EXPECT_EQ(s.destinations[0].callingAeTitle, "MAPS") << "defaults to node.ae_title";
+  EXPECT_EQ(s.destinations[1].maxAttempts, 3);
+  EXPECT_EQ(s.destinations[1].callingAeTitle, "T1OUT");
+}
+
+TEST(NodeConfig, EnvironmentOverridesFileValues) {
+  const auto s = config::NodeConfig::fromYaml(
+      "node: {port: 104}\ndestinations:\n  - {name: pacs, ae_title: ORTHANC, host: 127.0.0.1, port: 4242}\n", "x",
+      Env{{"TORCHT1_NODE__PORT", "11113"},
+          {"TORCHT1_NODE__AE_TITLE", "FROMENV"},
+          {"TORCHT1_FIT__LM__GRID_POINTS", "48"},
+          {"TORCHT1_OUTPUT__MAPS", "[T1, R2]"},
+          {"TORCHT1_DESTINATIONS__0__HOST", "orthanc"},
+          {"TORCHT1_DESTINATIONS__1__NAME", "second"},
+          {"TORCHT1_DESTINATIONS__1__AE_TITLE", "SECOND"},
+          {"TORCHT1_DESTINATIONS__1__HOST", "h2"},
+          {"TORCHT1_DESTINATIONS__1__PORT", "105"},
+          {"TORCHT1_CONFIG", "/etc/torcht1.yaml"},
+          {"HOME", "/root"}});
+  EXPECT_EQ(s.node.port, 11113);
+  EXPECT_EQ(s.node.aeTitle, "FROMENV");
+  EXPECT_EQ(s.fit.lm.gridPoints, 48);
+  EXPECT_EQ(s.output.maps, (std::vector<std::string>{"T1", "R2"}));
+  ASSERT_EQ(s.destinations.size(), 2u);
+  EXPECT_EQ(s.destinations[0].host, "orthanc");
+  EXPECT_EQ(s.destinations[0].port, 4242) << "the rest of the item stays";
+  EXPECT_EQ(s.destinations[1].name, "second");
+  EXPECT_EQ(s.destinations[1].port, 105);
+}
+
+TEST(NodeConfig, WholeDestinationListFromOneVariable) {
+  const auto s = config::NodeConfig::fromYaml(
+      "", "x", Env{{"TORCHT1_DESTINATIONS", "[{name: pacs, ae_title: ORTHANC, host: orthanc, port: 4242}]"}});
+  ASSERT_EQ(s.destinations.size(), 1u);
+  EXPECT_EQ(s.destinations[0].aeTitle, "ORTHANC");
+}
+
+TEST(NodeConfig, ErrorsNameKeyValueAndLine) {
+  EXPECT_NE(errorOf("node:\n  port: 70000\n").find("node.yaml:2:9: node.port: 70000 is out of range (1..65535)"),
+            std::string::npos)
+      << errorOf("node:\n  port: 70000\n");
+  EXPECT_NE(errorOf("node:\n  prot: 104\n").find("node.yaml:2:3: node.prot: unknown key"), std::string::npos);
+  EXPECT_NE(errorOf("nodes: {port: 104}\n").find("node.yaml:1:1: nodes: unknown section"), std::string::npos);
+  EXPECT_NE(errorOf("series: {idle_seconds: soon}\n").find("series.idle_seconds: 'soon' is not a number"),
+            std::string::npos);
+  EXPECT_NE(errorOf("node: {ae_title: THIS_TITLE_IS_TOO_LONG}\n").find("node.ae_title: 'THIS_TITLE_IS_TOO_LONG' must be 1 to 16"),
+            std::string::npos);
+  EXPECT_NE(errorOf("destinations:\n  - {name: pacs, host: h, port: 1}\n").find("destinations.0.ae_title: is required"),
+            std::string::npos)
+      << errorOf("destinations:\n  - {name: pacs, host: h, port: 1}\n");
+  EXPECT_NE(errorOf("destinations:\n  - {name: 'a/b', ae_title: X, host: h, port: 1}\n").find("names a folder"),
+            std::string::npos);
+  EXPECT_NE(errorOf("destinations:\n  - {name: p, ae_title: X, host: h, port: 1}\n  - {name: p, ae_title: Y, host: h, port: 2}\n")
+                .find("destinations.1.name: 'p' twice"),
+            std::string::npos);
+  EXPECT_NE(errorOf("http: {bind: 0.0.0.0}\n").find("http.bind: '0.0.0.0' is reachable from other hosts: set http.token"),
+            std::string::npos);
+  EXPECT_EQ(errorOf("http: {bind: 0.0.0.0, token: s3cret}\n"), "no error");
+}
+
+TEST(NodeConfig, EnvironmentErrorsNameTheVariable) {
+  EXPECT_EQ(errorOf("", Env{{"TORCHT1_NODE__PORT", "0"}}),
+            "environment variable TORCHT1_NODE__PORT: node.port: 0 is out of range (1..65535)");
+  EXPECT_NE(errorOf("", Env{{"TORCHT1_NODE_PORT", "104"}}).find("environment variable TORCHT1_NODE_PORT: not a configuration key"),
+            std::string::npos);
+  EXPECT_NE(errorOf("", Env{{"TORCHT1_NODE__PROT", "104"}}).find("environment variable TORCHT1_NODE__PROT: node.prot: unknown key"),
+            std::string::npos)
+      << errorOf("", Env{{"TORCHT1_NODE__PROT", "104"}});
+  EXPECT_NE(errorOf("", Env{{"TORCHT1_NODES__PORT", "104"}}).find("environment variable TORCHT1_NODES__PORT: nodes: unknown section"),
+            std::string::npos)
+      << errorOf("", Env{{"TORCHT1_NODES__PORT", "104"}});
+  EXPECT_NE(errorOf("node: {port: 104}\n", Env{{"TORCHT1_NODE__PORT__X", "1"}}).find("TORCHT1_NODE__PORT__X"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace torcht1
