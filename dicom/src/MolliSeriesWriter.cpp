@@ -120,7 +120,9 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
       put(ds, DCM_SeriesInstanceUID, written.seriesInstanceUid, file);
       put(ds, DCM_StudyID, "1", file);
       put(ds, DCM_SeriesNumber, "5", file);
-      put(ds, DCM_AcquisitionNumber, std::to_string(s + 1), file);
+      // One acquisition made the whole series: a receiver knows how many images to expect.
+      put(ds, DCM_AcquisitionNumber, "1", file);
+      put(ds, DCM_ImagesInAcquisition, std::to_string(ph.slices * ph.samples), file);
       put(ds, DCM_InstanceNumber, std::to_string(instance), file);
       put(ds, DCM_FrameOfReferenceUID, frameOfReference, file);
       put(ds, DCM_PositionReferenceIndicator, "", file);

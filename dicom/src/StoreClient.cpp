@@ -1,5 +1,8 @@
 #include "torcht1/dicom/StoreClient.h"
 
+#include <map>
+#include <set>
+
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
 #include <dcmtk/dcmnet/scu.h>
@@ -29,11 +32,33 @@ std::vector<StoreResult> StoreClient::send(const std::vector<std::string>& files
   scu.setACSETimeout(static_cast<Uint32>(peer_.timeoutSeconds));
   scu.setDIMSETimeout(static_cast<Uint32>(peer_.timeoutSeconds));
   scu.setConnectionTimeout(peer_.timeoutSeconds);
-  OFList<OFString> syntaxes;
-  syntaxes.push_back(UID_LittleEndianExplicitTransferSyntax);
-  syntaxes.push_back(UID_LittleEndianImplicitTransferSyntax);
-  for (const char* sopClass : {UID_MRImageStorage, UID_EnhancedMRImageStorage}) {
-    scu.addPresentationContext(sopClass, syntaxes);
+  // One presentation context per SOP class among the files, offering the files' own transfer
+  // syntax (compressed ones stay compressed) and both uncompressed little endian ones.
+  std::map<std::string, std::set<std::string>> contexts;
+  for (const auto& file : files) {
+    DcmFileFormat header;
+    if (header.loadFileUntilTag(file.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect,
+                                DCM_PixelData).bad()) {
+      continue;  // reported per file below
+    }
+    OFString sopClass, syntax;
+    header.getMetaInfo()->findAndGetOFString(DCM_MediaStorageSOPClassUID, sopClass);
+    header.getMetaInfo()->findAndGetOFString(DCM_TransferSyntaxUID, syntax);
+    if (sopClass.empty()) header.getDataset()->findAndGetOFString(DCM_SOPClassUID, sopClass);
+    if (!sopClass.empty() && !syntax.empty()) contexts[sopClass.c_str()].insert(syntax.c_str());
+  }
+  for (auto& [sopClass, syntaxSet] : contexts) {
+    OFList<OFString> syntaxes;
+    for (const auto& s : syntaxSet) syntaxes.push_back(s.c_str());
+    for (const char* plain : {UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax}) {
+      if (!syntaxSet.count(plain)) syntaxes.push_back(plain);
+    }
+    scu.addPresentationContext(sopClass.c_str(), syntaxes);
+  }
+  if (contexts.empty()) {
+    std::vector<StoreResult> results;
+    for (const auto& file : files) results.push_back({file, false, 0xFFFF, file + ": cannot read as DICOM"});
+    return results;
   }
   OFCondition status = scu.initNetwork();
   if (status.good()) status = scu.negotiateAssociation();

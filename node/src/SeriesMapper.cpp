@@ -1,6 +1,7 @@
 #include "torcht1/node/SeriesMapper.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -56,6 +57,25 @@ std::vector<dicom::MapSeries> mapSeriesFor(const dicom::MolliSeries& series, con
 
 SeriesMapper::SeriesMapper(mapping::FitOptions fit, config::OutputConfig::Output output, std::string programVersion)
     : fitter_(std::move(fit)), output_(std::move(output)), programVersion_(std::move(programVersion)) {}
+
+double SeriesMapper::warmUp() const {
+  mapping::FitInput input;
+  input.slices = 2;
+  input.samples = 8;
+  input.rows = input.cols = 64;
+  const float times[8] = {100, 180, 260, 1100, 1180, 2100, 3100, 4100};
+  for (int64_t s = 0; s < input.slices; ++s) {
+    for (int64_t k = 0; k < input.samples; ++k) {
+      input.times.push_back(times[k] + 5.0f * static_cast<float>(s));
+      for (int64_t v = 0; v < input.rows * input.cols; ++v) {
+        const float t1star = 300.0f + 2.0f * static_cast<float>(v % 500);
+        input.pixels.push_back(std::fabs(500.0f - 900.0f * std::exp(-input.times.back() / t1star)) +
+                               static_cast<float>((v * 7919 + k * 104729) % 13));
+      }
+    }
+  }
+  return fitter_.fit(input).fitSeconds;
+}
 
 PreparedSeries SeriesMapper::prepare(const dicom::MolliSeries& series) const {
   PreparedSeries prepared;

@@ -5,8 +5,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "CheckConfigCommand.h"
 #include "DemoCommand.h"
 #include "FitCommand.h"
+#include "RequeueCommand.h"
+#include "ServeCommand.h"
 #include "SimulateCommand.h"
 
 int main(int argc, char** argv) {
@@ -17,7 +20,10 @@ int main(int argc, char** argv) {
   torcht1::server::DemoCommand demo;
   torcht1::server::FitCommand fit;
   torcht1::server::SimulateCommand simulate;
-  const std::vector<torcht1::server::Command*> commands = {&simulate, &fit, &demo};
+  torcht1::server::ServeCommand serve;
+  torcht1::server::CheckConfigCommand checkConfig;
+  torcht1::server::RequeueCommand requeue;
+  const std::vector<torcht1::server::Command*> commands = {&serve, &simulate, &fit, &checkConfig, &requeue, &demo};
   for (auto* command : commands) command->registerWith(app);
 
   try {

@@ -66,6 +66,10 @@ class SeriesMapper {
   std::vector<WrittenMap> write(const PreparedSeries& prepared, const MappedSeries& mapped, const std::string& dir,
                                 int version = 1) const;
 
+  /// Fits a small synthetic slice once, so that the first real series does not pay for
+  /// thread pools, allocator and kernel start-up. Returns the seconds it took.
+  double warmUp() const;
+
   /// "cpu" or "cuda:N".
   std::string device() const { return fitter_.device(); }
   /// One human line for a fitted slice.

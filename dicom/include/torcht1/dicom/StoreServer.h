@@ -1,0 +1,67 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "torcht1/dicom/ReceivedInstance.h"
+
+namespace torcht1::dicom {
+
+struct StoreServerOptions {
+  std::string aeTitle = "TORCHT1";
+  int port = 11112;
+  int maxAssociations = 8;
+  int maxPduBytes = 65536;
+  int acseTimeoutSeconds = 30;
+  int dimseTimeoutSeconds = 60;
+  /// Associations must call this node's AE title.
+  bool checkCalledAeTitle = true;
+  /// Calling AE titles allowed; empty: everyone.
+  std::vector<std::string> allowedCallingAes;
+  /// Where received instances are written (and fsync'd) before the handler takes them.
+  std::string tempDir;
+};
+
+class StorePool;
+
+/// What the node does with what the server receives. Called from association threads.
+class StoreHandler {
+ public:
+  virtual ~StoreHandler() = default;
+  /// The instance is in `instance.file` (a temporary file on disk, fsync'd). Take it (move
+  /// it) and return the DIMSE status: 0x0000 success, 0xA700 out of resources, 0xC000 cannot
+  /// process. On failure the server removes the file.
+  virtual uint16_t stored(const ReceivedInstance& instance) = 0;
+  /// Called before an instance is received: blocks while the node is overloaded.
+  virtual void waitForCapacity() {}
+  /// An instance that could not be taken (with why), or an association refused.
+  virtual void storeFailed(const std::string& callingAe, const std::string& what, const std::string& reason) = 0;
+  virtual void associationRejected(const std::string& callingAe, const std::string& calledAe,
+                                   const std::string& peer, const std::string& reason) = 0;
+};
+
+/// The DICOM receiver: C-ECHO and C-STORE of MR, Enhanced MR (and the map objects we write,
+/// when PACS forwards them back) in uncompressed, deflated and lossless compressed transfer
+/// syntaxes, on a pool of association threads (DCMTK DcmSCPPool). Every instance is written
+/// to disk and fsync'd before the handler sees it; the success response goes out only when
+/// the handler has taken it. A dropped association leaves no file behind.
+class StoreServer {
+ public:
+  StoreServer(StoreServerOptions options, StoreHandler& handler);
+  ~StoreServer();
+
+  /// Starts listening on its own thread; throws DicomError (one line naming the port) when
+  /// the port cannot be bound.
+  void start();
+  /// Stops accepting, lets running associations finish (within the DIMSE timeout), returns.
+  void stop();
+
+ private:
+  friend class StorePool;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace torcht1::dicom

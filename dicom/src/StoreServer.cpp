@@ -1,0 +1,258 @@
+#include "torcht1/dicom/StoreServer.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dctk.h>
+#include <dcmtk/dcmjpeg/djdecode.h>
+#include <dcmtk/dcmjpls/djdecode.h>
+#include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmnet/diutil.h>
+#include <dcmtk/dcmnet/scppool.h>
+#include <dcmtk/dcmnet/scpthrd.h>
+
+#include "torcht1/dicom/DicomError.h"
+#include "torcht1/dicom/DicomInstance.h"
+#include "ReceivedInstanceFields.h"
+
+namespace fs = std::filesystem;
+
+namespace torcht1::dicom {
+
+namespace {
+
+constexpr Uint16 kSuccess = 0x0000;
+constexpr Uint16 kOutOfResources = 0xA700;
+constexpr Uint16 kCannotUnderstand = 0xC000;
+
+/// Writes `path`'s data to the disk before returning (the directory entry is the taker's job).
+bool syncFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
+/// The port is free to listen on (DCMTK's listen() reports a busy port only from its thread).
+void checkPortFree(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  int yes = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_ANY);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  const int error = errno;
+  ::close(fd);
+  if (!bound) throw DicomError("DICOM port " + std::to_string(port) + ": cannot listen (" + std::strerror(error) + ")");
+}
+
+}  // namespace
+
+/// The pool: DcmSCPPool's own template cannot hand the workers our handler, so this is the
+/// same few lines with a worker that knows its server.
+class StorePool : public DcmBaseSCPPool {
+ public:
+  explicit StorePool(StoreServer::Impl& server) : server_(server) {}
+
+ private:
+  class Worker : public DcmBaseSCPPool::DcmBaseSCPWorker, public DcmThreadSCP {
+   public:
+    Worker(StorePool& pool, StoreServer::Impl& server) : DcmBaseSCPWorker(pool), server_(server) {}
+    OFCondition setSharedConfig(const DcmSharedSCPConfig& config) override { return DcmThreadSCP::setSharedConfig(config); }
+    OFBool busy() override { return DcmThreadSCP::isConnected(); }
+    OFCondition workerListen(T_ASC_Association* const assoc) override { return DcmThreadSCP::run(assoc); }
+
+   protected:
+    OFCondition handleIncomingCommand(T_DIMSE_Message* message, const DcmPresentationContextInfo& info) override;
+    OFBool checkCalledAETitleAccepted(const OFString& calledAe) override;
+    OFBool checkCallingAETitleAccepted(const OFString& callingAe) override;
+
+   private:
+    uint16_t store(T_DIMSE_C_StoreRQ& request, DcmDataset& dataset);
+    StoreServer::Impl& server_;
+    OFString calledAe_;
+  };
+
+  DcmBaseSCPWorker* createSCPWorker() override { return new Worker(*this, server_); }
+  StoreServer::Impl& server_;
+};
+
+struct StoreServer::Impl {
+  StoreServerOptions options;
+  StoreHandler& handler;
+  StorePool pool{*this};
+  std::thread listener;
+  std::atomic<bool> running{false};
+  std::atomic<uint64_t> counter{0};
+
+  Impl(StoreServerOptions o, StoreHandler& h) : options(std::move(o)), handler(h) {}
+};
+
+OFBool StorePool::Worker::checkCalledAETitleAccepted(const OFString& calledAe) {
+  calledAe_ = calledAe;
+  if (!server_.options.checkCalledAeTitle || calledAe == server_.options.aeTitle.c_str()) return OFTrue;
+  return OFFalse;
+}
+
+OFBool StorePool::Worker::checkCallingAETitleAccepted(const OFString& callingAe) {
+  const auto& allowed = server_.options.allowedCallingAes;
+  const bool accepted = allowed.empty() || std::find(allowed.begin(), allowed.end(), callingAe.c_str()) != allowed.end();
+  const bool calledOk = !server_.options.checkCalledAeTitle || calledAe_ == server_.options.aeTitle.c_str();
+  // DcmSCP asks about the called AE first; both refusals are logged here, where the calling AE is known.
+  if (!calledOk) {
+    server_.handler.associationRejected(callingAe.c_str(), calledAe_.c_str(), getPeerIP().c_str(),
+                                        "called AE title '" + std::string(calledAe_.c_str()) + "' is not '" +
+                                            server_.options.aeTitle + "'");
+  } else if (!accepted) {
+    server_.handler.associationRejected(callingAe.c_str(), calledAe_.c_str(), getPeerIP().c_str(),
+                                        "calling AE title not in node.allowed_calling_aes");
+  }
+  return accepted ? OFTrue : OFFalse;
+}
+
+OFCondition StorePool::Worker::handleIncomingCommand(T_DIMSE_Message* message, const DcmPresentationContextInfo& info) {
+  if (message->CommandField != DIMSE_C_STORE_RQ) return DcmThreadSCP::handleIncomingCommand(message, info);
+  server_.handler.waitForCapacity();
+  T_DIMSE_C_StoreRQ& request = message->msg.CStoreRQ;
+  DcmDataset* dataset = nullptr;
+  OFCondition received = receiveSTORERequest(request, info.presentationContextID, dataset);
+  if (received.bad()) {
+    // The association broke mid-instance: nothing was written, nothing is acknowledged.
+    delete dataset;
+    server_.handler.storeFailed(getPeerAETitle().c_str(), request.AffectedSOPInstanceUID,
+                                "not received: " + std::string(received.text()));
+    return received;
+  }
+  const uint16_t status = store(request, *dataset);
+  delete dataset;
+  return sendSTOREResponse(info.presentationContextID, request, status);
+}
+
+uint16_t StorePool::Worker::store(T_DIMSE_C_StoreRQ& request, DcmDataset& dataset) {
+  const std::string calling = getPeerAETitle().c_str();
+  ReceivedInstance instance = receivedFields(dataset);
+  instance.callingAeTitle = calling;
+  instance.peerAddress = getPeerIP().c_str();
+  const std::string what = instance.sopInstanceUid.empty() ? std::string(request.AffectedSOPInstanceUID) : instance.sopInstanceUid;
+  const std::string missing = missingUid(instance);
+  if (!missing.empty()) {
+    server_.handler.storeFailed(calling, what, "refused: no " + missing);
+    return kCannotUnderstand;
+  }
+  if (instance.sopInstanceUid != request.AffectedSOPInstanceUID) {
+    server_.handler.storeFailed(calling, what, "refused: SOPInstanceUID differs from the request's (" +
+                                                   std::string(request.AffectedSOPInstanceUID) + ")");
+    return kCannotUnderstand;
+  }
+  const std::string file = (fs::path(server_.options.tempDir) /
+                            (std::to_string(::getpid()) + "-" + std::to_string(server_.counter++) + ".part")).string();
+  E_TransferSyntax syntax = dataset.getOriginalXfer();
+  if (syntax == EXS_Unknown) syntax = EXS_LittleEndianExplicit;
+  DcmFileFormat format(&dataset);
+  OFCondition saved = format.saveFile(file.c_str(), syntax, EET_ExplicitLength, EGL_recalcGL, EPD_noChange, 0, 0,
+                                      EWM_createNewMeta);
+  if (saved.good() && !syncFile(file)) saved = makeOFCondition(0, 1, OF_error, std::strerror(errno));
+  if (saved.bad()) {
+    std::error_code ec;
+    fs::remove(file, ec);
+    server_.handler.storeFailed(calling, what, "not stored, answered 'out of resources': cannot write " + file +
+                                                   " (" + saved.text() + ")");
+    return kOutOfResources;
+  }
+  instance.file = file;
+  uint16_t status = kOutOfResources;
+  try {
+    status = server_.handler.stored(instance);
+  } catch (const std::exception& e) {
+    server_.handler.storeFailed(calling, what, std::string("not stored: ") + e.what());
+  }
+  if (status != kSuccess) {
+    std::error_code ec;
+    fs::remove(file, ec);
+  }
+  return status;
+}
+
+StoreServer::StoreServer(StoreServerOptions options, StoreHandler& handler)
+    : impl_(std::make_unique<Impl>(std::move(options), handler)) {}
+
+StoreServer::~StoreServer() { stop(); }
+
+void StoreServer::start() {
+  quietDcmtk();
+  static std::once_flag decoders;
+  std::call_once(decoders, [] {
+    DJDecoderRegistration::registerCodecs();
+    DJLSDecoderRegistration::registerCodecs();
+    DcmRLEDecoderRegistration::registerCodecs();
+  });
+  const StoreServerOptions& o = impl_->options;
+  fs::create_directories(o.tempDir);
+  checkPortFree(o.port);
+  DcmSCPConfig& config = impl_->pool.getConfig();
+  config.setAETitle(o.aeTitle.c_str());
+  config.setPort(static_cast<Uint16>(o.port));
+  config.setMaxReceivePDULength(static_cast<Uint32>(o.maxPduBytes));
+  config.setACSETimeout(static_cast<Uint32>(o.acseTimeoutSeconds));
+  config.setDIMSETimeout(static_cast<Uint32>(o.dimseTimeoutSeconds));
+  config.setConnectionBlockingMode(DUL_NOBLOCK);  // wakes every second to see whether to stop
+  config.setConnectionTimeout(1);
+  config.setHostLookupEnabled(OFFalse);
+  OFList<OFString> syntaxes;
+  for (const char* s : {UID_LittleEndianExplicitTransferSyntax, UID_BigEndianExplicitTransferSyntax,
+                        UID_LittleEndianImplicitTransferSyntax, UID_DeflatedExplicitVRLittleEndianTransferSyntax,
+                        UID_JPEGProcess14SV1TransferSyntax, UID_JPEGProcess14TransferSyntax,
+                        UID_JPEGLSLosslessTransferSyntax, UID_RLELosslessTransferSyntax}) {
+    syntaxes.push_back(s);
+  }
+  for (const char* sopClass : {UID_MRImageStorage, UID_EnhancedMRImageStorage, UID_EnhancedMRColorImageStorage,
+                               UID_LegacyConvertedEnhancedMRImageStorage, UID_SecondaryCaptureImageStorage,
+                               UID_ParametricMapStorage}) {
+    config.addPresentationContext(sopClass, syntaxes);
+  }
+  OFList<OFString> echo;
+  echo.push_back(UID_LittleEndianExplicitTransferSyntax);
+  echo.push_back(UID_LittleEndianImplicitTransferSyntax);
+  config.addPresentationContext(UID_VerificationSOPClass, echo);
+  impl_->pool.setMaxThreads(static_cast<Uint16>(o.maxAssociations));
+
+  std::promise<std::string> firstResult;
+  auto early = firstResult.get_future();
+  impl_->running = true;
+  impl_->listener = std::thread([this, promise = std::move(firstResult)]() mutable {
+    const OFCondition result = impl_->pool.listen();
+    promise.set_value(result.good() ? "" : result.text());
+  });
+  // listen() fails at once when it cannot set up the network; otherwise it runs until stop().
+  if (early.wait_for(std::chrono::milliseconds(300)) == std::future_status::ready) {
+    const std::string error = early.get();
+    impl_->listener.join();
+    impl_->running = false;
+    throw DicomError("DICOM port " + std::to_string(o.port) + ": cannot listen (" +
+                     (error.empty() ? "listener ended" : error) + ")");
+  }
+}
+
+void StoreServer::stop() {
+  if (!impl_->running.exchange(false)) return;
+  impl_->pool.stopAfterCurrentAssociations();
+  if (impl_->listener.joinable()) impl_->listener.join();
+}
+
+}  // namespace torcht1::dicom

@@ -1,0 +1,56 @@
+#include "DurableFile.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "torcht1/node/NodeError.h"
+
+namespace fs = std::filesystem;
+
+namespace torcht1::node {
+
+bool syncPath(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::fsync(fd) == 0;
+  const int error = errno;
+  ::close(fd);
+  errno = error;
+  return ok;
+}
+
+void renameDurably(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    throw NodeError("cannot move " + from + " to " + to + " (" + std::strerror(errno) + ")");
+  }
+  const std::string dir = fs::path(to).parent_path().string();
+  if (!syncPath(dir.empty() ? "." : dir)) throw NodeError("cannot sync folder " + dir + " (" + std::strerror(errno) + ")");
+}
+
+void writeFileDurably(const std::string& path, const std::string& content) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << content;
+    out.flush();
+    if (!out) throw NodeError("cannot write " + temporary);
+  }
+  if (!syncPath(temporary)) throw NodeError("cannot sync " + temporary + " (" + std::strerror(errno) + ")");
+  renameDurably(temporary, path);
+}
+
+std::string readSmallFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace torcht1::node

@@ -1,0 +1,19 @@
+#pragma once
+
+// Small POSIX helpers for files that must survive a crash: data fsync'd, then renamed into
+// place, then the directory fsync'd so the new name is on disk too.
+
+#include <string>
+
+namespace torcht1::node {
+
+/// fsync of a file or directory; false on failure (errno set).
+bool syncPath(const std::string& path);
+/// Renames `from` to `to` (same file system) and syncs `to`'s directory. Throws NodeError.
+void renameDurably(const std::string& from, const std::string& to);
+/// Writes `content` to `path` atomically (temporary file, fsync, rename, directory fsync).
+void writeFileDurably(const std::string& path, const std::string& content);
+/// The whole file, or "" when it cannot be read.
+std::string readSmallFile(const std::string& path);
+
+}  // namespace torcht1::node

@@ -1,0 +1,218 @@
+#include "torcht1/node/Node.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "torcht1/dicom/DicomError.h"
+#include "torcht1/node/NodeError.h"
+
+namespace torcht1::node {
+
+namespace {
+
+double clockSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+long long unixSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::vector<std::string> names(const std::vector<config::DestinationSettings>& destinations) {
+  std::vector<std::string> out;
+  for (const auto& d : destinations) out.push_back(d.name);
+  return out;
+}
+
+}  // namespace
+
+Node::Node(config::Settings settings, std::ostream& log)
+    : settings_(std::move(settings)),
+      log_(log),
+      spool_(settings_.node.spoolDir),
+      tracker_(settings_.series.idleSeconds, settings_.series.useExpectedCount) {}
+
+Node::~Node() { stop(); }
+
+void Node::start() {
+  if (started_) return;
+  started_ = true;
+  stopping_ = false;
+  if (!settings_.destinations.empty()) {
+    outbox_ = std::make_unique<Outbox>(spool_.root(), names(settings_.destinations));
+    dispatcher_ = std::make_unique<Dispatcher>(*outbox_, settings_.destinations, [this](const DispatchEvent& e) {
+      if (e.kind == DispatchEvent::Sent) {
+        log_.write("sent", {{"job", e.jobId}, {"destination", e.destination}, {"instances", std::to_string(e.instances)},
+                            {"attempt", std::to_string(e.attempts + 1)}});
+      } else if (e.kind == DispatchEvent::Retry) {
+        char next[32];
+        std::snprintf(next, sizeof next, "%.1f", e.nextAttemptInSeconds);
+        log_.write("send_retry", {{"job", e.jobId}, {"destination", e.destination}, {"sent", std::to_string(e.instances)},
+                                  {"remaining", std::to_string(e.remaining)}, {"attempt", std::to_string(e.attempts)},
+                                  {"next_in_s", next}, {"reason", e.error}});
+      } else {
+        log_.write("send_failed", {{"job", e.jobId}, {"destination", e.destination},
+                                   {"remaining", std::to_string(e.remaining)}, {"attempts", std::to_string(e.attempts)},
+                                   {"reason", e.error}, {"requeue", "torcht1 requeue or POST /api/requeue"}});
+      }
+    });
+  }
+  pipeline_ = std::make_unique<SeriesPipeline>(settings_, spool_, tracker_, outbox_.get(), log_, nullptr);
+  recover();
+  pipeline_->start();
+  if (dispatcher_) dispatcher_->start();
+  scheduler_ = std::thread([this] { schedule(); });
+
+  dicom::StoreServerOptions options;
+  options.aeTitle = settings_.node.aeTitle;
+  options.port = settings_.node.port;
+  options.maxAssociations = settings_.node.maxAssociations;
+  options.maxPduBytes = settings_.node.maxPduBytes;
+  options.acseTimeoutSeconds = settings_.node.acseTimeoutSeconds;
+  options.dimseTimeoutSeconds = settings_.node.dimseTimeoutSeconds;
+  options.allowedCallingAes = settings_.node.allowedCallingAes;
+  options.tempDir = spool_.tempDir();
+  server_ = std::make_unique<dicom::StoreServer>(options, static_cast<dicom::StoreHandler&>(*this));
+  try {
+    server_->start();
+  } catch (...) {
+    stop();
+    throw;
+  }
+  ready_ = true;
+  log_.write("started", {{"ae_title", settings_.node.aeTitle}, {"port", std::to_string(settings_.node.port)},
+                         {"device", pipeline_->device()}, {"spool", spool_.root()},
+                         {"destinations", std::to_string(settings_.destinations.size())},
+                         {"output", settings_.destinations.empty() ? settings_.output.dir : "outbox"}});
+}
+
+void Node::stop() {
+  if (!started_) return;
+  started_ = false;
+  ready_ = false;
+  log_.write("stopping");
+  if (server_) server_->stop();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (scheduler_.joinable()) scheduler_.join();
+  if (pipeline_) pipeline_->stop();
+  if (dispatcher_) dispatcher_->stop();
+  log_.write("stopped");
+}
+
+void Node::recover() {
+  const double now = clockSeconds();
+  size_t pending = 0, instances = 0;
+  for (const auto& s : spool_.recover()) {
+    SeriesRecord r;
+    r.key = s.key;
+    r.uid = s.state.seriesUid;
+    r.description = s.state.description;
+    r.instances = s.files.size();
+    r.version = s.state.version;
+    r.fittedInstances = s.state.fittedInstances;
+    r.message = s.state.reason;
+    r.lastArrivalUnix = s.lastModifiedUnix;
+    r.phase = s.state.outcome == "fitted"   ? SeriesPhase::Fitted
+              : s.state.outcome == "not_t1" ? SeriesPhase::NotT1
+              : s.state.outcome == "failed" ? SeriesPhase::Failed
+                                            : SeriesPhase::Receiving;
+    tracker_.restore(r, now);
+    instances += r.instances;
+    const auto restored = tracker_.find(r.key);
+    if (restored && restored->phase == SeriesPhase::Receiving) {
+      ++pending;
+      log_.write("recovered", {{"series", r.uid}, {"instances", std::to_string(r.instances)},
+                               {"fitted_version", std::to_string(r.version)}});
+    }
+  }
+  size_t jobs = 0;
+  if (outbox_) {
+    for (const auto& d : outbox_->destinations()) jobs += outbox_->pending(d).size();
+  }
+  log_.write("spool", {{"series", std::to_string(tracker_.snapshot().size())}, {"instances", std::to_string(instances)},
+                       {"waiting", std::to_string(pending)}, {"outbox_jobs", std::to_string(jobs)}});
+}
+
+void Node::schedule() {
+  double lastExpiry = 0;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping_.load(); });
+      if (stopping_) return;
+    }
+    const double now = clockSeconds();
+    for (const auto& key : tracker_.due(now)) {
+      const auto r = tracker_.find(key);
+      if (r) {
+        log_.write("complete", {{"series", r->uid}, {"instances", std::to_string(r->instances)},
+                                {"by", r->completedBy}, {"description", r->description}});
+      }
+      pipeline_->submit(key);
+    }
+    if (now - lastExpiry > 60) {
+      lastExpiry = now;
+      expire();
+    }
+  }
+}
+
+void Node::expire() {
+  const long long cutoff = unixSeconds() - static_cast<long long>(settings_.node.retentionHours * 3600);
+  for (const auto& r : tracker_.snapshot()) {
+    const bool settled = r.phase == SeriesPhase::Fitted || r.phase == SeriesPhase::NotT1 || r.phase == SeriesPhase::Failed;
+    if (settled && r.lastArrivalUnix < cutoff) {
+      spool_.removeSeries(r.key);
+      tracker_.forget(r.key);
+      log_.write("expired", {{"series", r.uid}, {"state", toString(r.phase)}, {"instances", std::to_string(r.instances)}});
+    }
+  }
+}
+
+uint16_t Node::stored(const dicom::ReceivedInstance& instance) {
+  const Spool::Committed committed = spool_.commit(instance);  // throws: the server answers failure
+  tracker_.received(committed.key, instance.seriesInstanceUid, instance.seriesDescription, instance.callingAeTitle,
+                    instance.imagesInAcquisition, instance.acquisitionNumber, committed.duplicate, clockSeconds(), unixSeconds());
+  log_.write("received", {{"series", instance.seriesInstanceUid}, {"sop", instance.sopInstanceUid},
+                          {"from", instance.callingAeTitle}, {"peer", instance.peerAddress},
+                          {"duplicate", committed.duplicate ? "yes" : "no"}});
+  return 0x0000;
+}
+
+void Node::waitForCapacity() {
+  // Backpressure: while too many complete series wait for the fit, hold the response (the
+  // sender waits), but not past half the DIMSE timeout: the instance is safe on disk anyway.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(settings_.node.dimseTimeoutSeconds / 2);
+  bool logged = false;
+  while (!stopping_ && tracker_.pending() >= static_cast<size_t>(settings_.node.maxPendingSeries) &&
+         std::chrono::steady_clock::now() < deadline) {
+    if (!logged) {
+      log_.write("backpressure", {{"pending_series", std::to_string(tracker_.pending())}});
+      logged = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void Node::storeFailed(const std::string& callingAe, const std::string& what, const std::string& reason) {
+  log_.write("store_failed", {{"from", callingAe}, {"sop", what}, {"reason", reason}});
+}
+
+void Node::associationRejected(const std::string& callingAe, const std::string& calledAe, const std::string& peer,
+                               const std::string& reason) {
+  log_.write("association_rejected", {{"from", callingAe}, {"called", calledAe}, {"peer", peer}, {"reason", reason}});
+}
+
+size_t Node::requeue(const std::string& destination) {
+  if (!outbox_) return 0;
+  const size_t n = outbox_->requeue(destination);
+  log_.write("requeued", {{"jobs", std::to_string(n)}, {"destination", destination.empty() ? "all" : destination}});
+  if (dispatcher_) dispatcher_->wake();
+  return n;
+}
+
+}  // namespace torcht1::node

@@ -1,0 +1,205 @@
+#include "torcht1/node/SeriesPipeline.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "torcht1/dicom/DicomError.h"
+#include "torcht1/dicom/DicomInstance.h"
+#include "torcht1/dicom/SeriesAssembler.h"
+#include "BoundedQueue.h"
+
+namespace fs = std::filesystem;
+
+namespace torcht1::node {
+
+namespace {
+
+double clockSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string millis(double seconds) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f", 1e3 * seconds);
+  return b;
+}
+
+}  // namespace
+
+struct SeriesPipeline::Job {
+  std::string key;
+  std::string uid;
+  int version = 1;
+  size_t instances = 0;
+  double startedAt = 0;
+  PreparedSeries prepared;
+  MappedSeries mapped;
+};
+
+SeriesPipeline::SeriesPipeline(const config::Settings& settings, Spool& spool, SeriesTracker& tracker,
+                               const Outbox* outbox, EventLog& log, Published published)
+    : settings_(settings),
+      spool_(spool),
+      tracker_(tracker),
+      outbox_(outbox),
+      log_(log),
+      published_(std::move(published)),
+      mapper_(settings.fit, settings.output, TORCHT1_VERSION),
+      incoming_(std::make_unique<BoundedQueue<std::string>>(static_cast<size_t>(1) << 30)),
+      toFit_(std::make_unique<BoundedQueue<std::shared_ptr<Job>>>(1)),
+      toWrite_(std::make_unique<BoundedQueue<std::shared_ptr<Job>>>(1)) {}
+
+SeriesPipeline::~SeriesPipeline() { stop(); }
+
+std::string SeriesPipeline::device() const { return mapper_.device(); }
+
+size_t SeriesPipeline::queued() const { return incoming_->size(); }
+
+void SeriesPipeline::start() {
+  const double seconds = mapper_.warmUp();
+  log_.write("warmed_up", {{"device", mapper_.device()}, {"fit_ms", millis(seconds)}});
+  threads_.emplace_back([this] { decodeLoop(); });
+  threads_.emplace_back([this] { fitLoop(); });
+  threads_.emplace_back([this] { writeLoop(); });
+}
+
+void SeriesPipeline::submit(const std::string& key) { incoming_->push(key); }
+
+void SeriesPipeline::stop() {
+  stopping_ = true;
+  incoming_->close();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+void SeriesPipeline::fail(const std::string& key, const std::string& uid, const std::string& reason) {
+  tracker_.failed(key, reason);
+  SeriesState state = spool_.readState(key);
+  state.outcome = "failed";
+  state.reason = reason;
+  state.fittedInstances = spool_.instanceFiles(key).size();
+  try {
+    spool_.writeState(key, state);
+  } catch (const std::exception&) {
+    // the series is tried again after a restart: no harm
+  }
+  log_.write("failed", {{"series", uid}, {"reason", reason}});
+  if (published_) published_({key, PipelineOutcome::Failed, 0, 0, 0});
+}
+
+void SeriesPipeline::decodeLoop() {
+  const dicom::DicomInstanceReader reader(settings_.input.triggerTimeFallback);
+  const dicom::SeriesAssembler assembler(settings_.input.selection);
+  while (auto key = incoming_->pop()) {
+    if (stopping_) break;  // what is still queued is found in the spool at the next start
+    const double started = clockSeconds();
+    SeriesState state = spool_.readState(*key);
+    const std::string uid = state.seriesUid.empty() ? *key : state.seriesUid;
+    try {
+      const std::vector<std::string> files = spool_.instanceFiles(*key);
+      if (files.size() == state.fittedInstances && (state.outcome == "fitted" || state.outcome == "not_t1")) {
+        tracker_.unchanged(*key);  // complete again, but nothing new (a resent instance)
+        log_.write("unchanged", {{"series", uid}, {"instances", std::to_string(files.size())}});
+        if (published_) published_({*key, PipelineOutcome::Unchanged, 0, 0, 0});
+        continue;
+      }
+      std::vector<dicom::DicomInstance> instances;
+      size_t unreadable = 0;
+      std::string firstError;
+      for (const auto& file : files) {
+        try {
+          for (auto& frame : reader.read(file)) instances.push_back(std::move(frame));
+        } catch (const dicom::DicomError& e) {
+          if (unreadable++ == 0) firstError = e.what();
+        }
+      }
+      if (unreadable > 0) {
+        log_.write("unreadable", {{"series", uid}, {"files", std::to_string(unreadable)}, {"first", firstError}});
+      }
+      const auto assembled = assembler.assemble(instances);
+      if (assembled.series.empty()) {
+        const std::string reason = !assembled.rejected.empty() ? assembled.rejected.front().reason
+                                   : unreadable > 0        ? "no readable instance: " + firstError
+                                                           : "no instances";
+        tracker_.notT1(*key, reason);
+        state.outcome = "not_t1";
+        state.reason = reason;
+        state.fittedInstances = files.size();
+        spool_.writeState(*key, state);
+        log_.write("not_t1", {{"series", uid}, {"description", state.description}, {"reason", reason}});
+        if (published_) published_({*key, PipelineOutcome::NotT1, 0, 0, 0});
+        continue;
+      }
+      auto job = std::make_shared<Job>();
+      job->key = *key;
+      job->uid = uid;
+      job->version = state.version + 1;
+      job->instances = files.size();
+      job->startedAt = started;
+      tracker_.fitting(*key);
+      job->prepared = mapper_.prepare(assembled.series.front());
+      if (!toFit_->push(job)) break;
+    } catch (const std::exception& e) {
+      fail(*key, uid, e.what());
+    }
+  }
+  toFit_->close();
+}
+
+void SeriesPipeline::fitLoop() {
+  while (auto job = toFit_->pop()) {
+    try {
+      (*job)->mapped = mapper_.fit((*job)->prepared);
+      if (!toWrite_->push(*job)) break;
+    } catch (const std::exception& e) {
+      fail((*job)->key, (*job)->uid, e.what());
+    }
+  }
+  toWrite_->close();
+}
+
+void SeriesPipeline::writeLoop() {
+  while (auto next = toWrite_->pop()) {
+    Job& job = **next;
+    try {
+      const std::string id = job.key + "-v" + std::to_string(job.version);
+      const std::string dir = outbox_ ? outbox_->stage(id) : settings_.output.dir;
+      const auto written = mapper_.write(job.prepared, job.mapped, dir, job.version);
+      size_t files = 0;
+      std::vector<std::string> uids;
+      for (const auto& map : written) {
+        files += map.files.size();
+        uids.push_back(map.seriesInstanceUid);
+      }
+      if (outbox_) outbox_->publish(id);
+      SeriesState state = spool_.readState(job.key);
+      state.version = job.version;
+      state.fittedInstances = job.instances;
+      state.outcome = "fitted";
+      state.reason.clear();
+      spool_.writeState(job.key, state);
+      const double now = clockSeconds();
+      tracker_.fitted(job.key, job.version, job.instances, job.mapped.fitSeconds, job.mapped.device, uids, "", now);
+      for (const auto& slice : job.mapped.slices) {
+        log_.write("slice", {{"series", job.uid}, {"summary", SeriesMapper::describe(job.prepared.series, slice, job.mapped.device)}});
+      }
+      log_.write(job.version > 1 ? "refitted" : "fitted",
+                 {{"series", job.uid},
+                  {"version", std::to_string(job.version)},
+                  {"slices", std::to_string(job.prepared.series.slices.size())},
+                  {"fit_ms", millis(job.mapped.fitSeconds)},
+                  {"total_ms", millis(now - job.startedAt)},
+                  {"device", job.mapped.device},
+                  {"maps", std::to_string(files)},
+                  {"to", outbox_ ? "outbox" : dir}});
+      if (published_) published_({job.key, PipelineOutcome::Fitted, job.mapped.fitSeconds, now - job.startedAt, files});
+    } catch (const std::exception& e) {
+      fail(job.key, job.uid, e.what());
+    }
+  }
+}
+
+}  // namespace torcht1::node

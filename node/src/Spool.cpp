@@ -1,0 +1,154 @@
+#include "torcht1/node/Spool.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include "torcht1/dicom/DicomError.h"
+#include "torcht1/node/NodeError.h"
+#include "DurableFile.h"
+
+namespace fs = std::filesystem;
+
+namespace torcht1::node {
+
+namespace {
+
+const char kStateFile[] = "state";
+
+std::string oneLine(std::string s) {
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  std::replace(s.begin(), s.end(), '\r', ' ');
+  return s;
+}
+
+void makeDir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec && !fs::is_directory(dir)) throw NodeError("cannot create folder " + dir.string() + " (" + ec.message() + ")");
+}
+
+}  // namespace
+
+Spool::Spool(std::string root) : root_(std::move(root)) {
+  for (const char* sub : {"tmp", "series", "outbox", "failed", "staging"}) makeDir(fs::path(root_) / sub);
+}
+
+std::string Spool::tempDir() const { return (fs::path(root_) / "tmp").string(); }
+
+std::string Spool::seriesDir(const std::string& key) const { return (fs::path(root_) / "series" / key).string(); }
+
+std::string Spool::safeName(const std::string& uid) {
+  const bool plain = !uid.empty() && uid.size() <= 64 && uid.front() != '.' &&
+                     uid.find_first_not_of("0123456789.") == std::string::npos;
+  if (plain) return uid;
+  uint64_t hash = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : uid) hash = (hash ^ c) * 1099511628211ull;
+  char name[24];
+  std::snprintf(name, sizeof name, "x%016llx", static_cast<unsigned long long>(hash));
+  return name;
+}
+
+Spool::Committed Spool::commit(const dicom::ReceivedInstance& instance) {
+  Committed c;
+  c.key = safeName(instance.seriesInstanceUid);
+  const fs::path dir = seriesDir(c.key);
+  const bool newSeries = !fs::exists(dir);
+  makeDir(dir);
+  if (newSeries) {
+    if (!syncPath((fs::path(root_) / "series").string())) throw NodeError("cannot sync " + root_ + "/series");
+    SeriesState state;
+    state.seriesUid = instance.seriesInstanceUid;
+    state.description = instance.seriesDescription;
+    if (!fs::exists(dir / kStateFile)) writeState(c.key, state);
+  }
+  c.file = (dir / (safeName(instance.sopInstanceUid) + ".dcm")).string();
+  c.duplicate = fs::exists(c.file);
+  renameDurably(instance.file, c.file);
+  return c;
+}
+
+std::vector<std::string> Spool::instanceFiles(const std::string& key) const {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(seriesDir(key), ec)) {
+    if (entry.path().extension() == ".dcm") files.push_back(entry.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::vector<Spool::SpooledSeries> Spool::recover() {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(tempDir(), ec)) fs::remove(entry.path(), ec);
+  std::vector<SpooledSeries> all;
+  for (const auto& entry : fs::directory_iterator(fs::path(root_) / "series", ec)) {
+    if (!entry.is_directory()) continue;
+    SpooledSeries s;
+    s.key = entry.path().filename().string();
+    s.files = instanceFiles(s.key);
+    s.state = readState(s.key);
+    if (s.files.empty() && s.state.outcome.empty()) {
+      fs::remove_all(entry.path(), ec);  // made, but its first instance never arrived
+      continue;
+    }
+    if (s.state.seriesUid.empty() && !s.files.empty()) {
+      try {
+        const auto header = dicom::ReceivedInstance::fromFile(s.files.front());
+        s.state.seriesUid = header.seriesInstanceUid;
+        s.state.description = header.seriesDescription;
+      } catch (const dicom::DicomError&) {
+        s.state.seriesUid = s.key;
+      }
+    }
+    for (const auto& f : s.files) {
+      const auto t = fs::last_write_time(f, ec);
+      if (ec) continue;
+      const auto unix = std::chrono::duration_cast<std::chrono::seconds>(
+                            t - fs::file_time_type::clock::now() + std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+      s.lastModifiedUnix = std::max<long long>(s.lastModifiedUnix, unix);
+    }
+    all.push_back(std::move(s));
+  }
+  return all;
+}
+
+SeriesState Spool::readState(const std::string& key) const {
+  SeriesState state;
+  std::istringstream in(readSmallFile((fs::path(seriesDir(key)) / kStateFile).string()));
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string name = line.substr(0, eq), value = line.substr(eq + 1);
+    try {
+      if (name == "series_uid") state.seriesUid = value;
+      if (name == "description") state.description = value;
+      if (name == "version") state.version = std::stoi(value);
+      if (name == "fitted_instances") state.fittedInstances = std::stoul(value);
+      if (name == "outcome") state.outcome = value;
+      if (name == "reason") state.reason = value;
+    } catch (const std::exception&) {
+      // a damaged number reads as 0: the series is fitted again, with the same UIDs
+    }
+  }
+  return state;
+}
+
+void Spool::writeState(const std::string& key, const SeriesState& state) {
+  std::ostringstream out;
+  out << "series_uid=" << oneLine(state.seriesUid) << "\ndescription=" << oneLine(state.description)
+      << "\nversion=" << state.version << "\nfitted_instances=" << state.fittedInstances
+      << "\noutcome=" << oneLine(state.outcome) << "\nreason=" << oneLine(state.reason) << "\n";
+  writeFileDurably((fs::path(seriesDir(key)) / kStateFile).string(), out.str());
+}
+
+void Spool::removeSeries(const std::string& key) {
+  std::error_code ec;
+  fs::remove_all(seriesDir(key), ec);
+}
+
+}  // namespace torcht1::node
