@@ -12,8 +12,10 @@ packages=(
   # OpenBLAS for the fit's grid search. The OpenMP build shares torch's thread pool.
   libopenblas0-openmp
   googletest libgtest-dev libgmock-dev
-  # DICOM tools used by tests and users (storescu/storescp, dciodvfy)
-  dcmtk dicom3tools
+  # test support: JSON of Orthanc's REST API (Boost.Beast, from libboost-dev, talks HTTP)
+  nlohmann-json3-dev
+  # DICOM tools used by tests and users (storescu/storescp, dciodvfy; Orthanc as the tests' PACS)
+  dcmtk dicom3tools orthanc
   # benchmark peers: the TorchT1 paper's methods in Python
   python3 python3-numpy python3-scipy python3-torch
 )

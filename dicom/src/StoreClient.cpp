@@ -14,6 +14,14 @@ namespace torcht1::dicom {
 
 namespace {
 
+/// DCMTK's condition texts may hold newlines: errors here are one line.
+std::string oneLine(std::string text) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return text;
+}
+
 std::string peerName(const StorePeer& p) {
   return p.calledAeTitle + "@" + p.host + ":" + std::to_string(p.port);
 }
@@ -62,12 +70,18 @@ std::vector<StoreResult> StoreClient::send(const std::vector<std::string>& files
   }
   OFCondition status = scu.initNetwork();
   if (status.good()) status = scu.negotiateAssociation();
-  if (status.bad()) throw DicomError(peerName(peer_) + ": no association (" + std::string(status.text()) + ")");
+  if (status.bad()) throw DicomError(peerName(peer_) + ": no association (" + oneLine(status.text()) + ")");
 
   std::vector<StoreResult> results;
+  std::string lost;  // set once the association broke: the rest is not attempted
   for (const auto& file : files) {
     StoreResult r;
     r.file = file;
+    if (!lost.empty()) {
+      r.error = file + ": not sent, " + lost;
+      results.push_back(r);
+      continue;
+    }
     DcmFileFormat format;
     OFCondition loaded = format.loadFile(file.c_str());
     OFString sopClass;
@@ -86,13 +100,14 @@ std::vector<StoreResult> StoreClient::send(const std::vector<std::string>& files
       if (!r.ok) {
         char hex[8];
         std::snprintf(hex, sizeof hex, "%04X", response);
-        r.error = file + ": " + peerName(peer_) + " answered status 0x" + hex +
-                  (sent.bad() ? " (" + std::string(sent.text()) + ")" : "");
+        r.error = sent.bad() ? file + ": " + peerName(peer_) + " gave no answer (" + oneLine(sent.text()) + ")"
+                             : file + ": " + peerName(peer_) + " answered status 0x" + hex;
+        if (sent.bad()) lost = "the association with " + peerName(peer_) + " was lost";
       }
     }
     results.push_back(r);
   }
-  scu.releaseAssociation();
+  if (lost.empty()) scu.releaseAssociation();
   return results;
 }
 

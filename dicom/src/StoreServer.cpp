@@ -80,13 +80,14 @@ class StorePool : public DcmBaseSCPPool {
 
    protected:
     OFCondition handleIncomingCommand(T_DIMSE_Message* message, const DcmPresentationContextInfo& info) override;
+    void notifyAssociationRequest(const T_ASC_Parameters& params, DcmSCPActionType& desiredAction) override;
     OFBool checkCalledAETitleAccepted(const OFString& calledAe) override;
     OFBool checkCallingAETitleAccepted(const OFString& callingAe) override;
 
    private:
     uint16_t store(T_DIMSE_C_StoreRQ& request, DcmDataset& dataset);
     StoreServer::Impl& server_;
-    OFString calledAe_;
+    std::string callingAe_;
   };
 
   DcmBaseSCPWorker* createSCPWorker() override { return new Worker(*this, server_); }
@@ -104,26 +105,25 @@ struct StoreServer::Impl {
   Impl(StoreServerOptions o, StoreHandler& h) : options(std::move(o)), handler(h) {}
 };
 
+void StorePool::Worker::notifyAssociationRequest(const T_ASC_Parameters& params, DcmSCPActionType& desiredAction) {
+  callingAe_ = params.DULparams.callingAPTitle;
+  DcmThreadSCP::notifyAssociationRequest(params, desiredAction);
+}
+
 OFBool StorePool::Worker::checkCalledAETitleAccepted(const OFString& calledAe) {
-  calledAe_ = calledAe;
   if (!server_.options.checkCalledAeTitle || calledAe == server_.options.aeTitle.c_str()) return OFTrue;
+  server_.handler.associationRejected(callingAe_, calledAe.c_str(), getPeerIP().c_str(),
+                                      "called AE title '" + std::string(calledAe.c_str()) + "' is not '" +
+                                          server_.options.aeTitle + "'");
   return OFFalse;
 }
 
 OFBool StorePool::Worker::checkCallingAETitleAccepted(const OFString& callingAe) {
   const auto& allowed = server_.options.allowedCallingAes;
-  const bool accepted = allowed.empty() || std::find(allowed.begin(), allowed.end(), callingAe.c_str()) != allowed.end();
-  const bool calledOk = !server_.options.checkCalledAeTitle || calledAe_ == server_.options.aeTitle.c_str();
-  // DcmSCP asks about the called AE first; both refusals are logged here, where the calling AE is known.
-  if (!calledOk) {
-    server_.handler.associationRejected(callingAe.c_str(), calledAe_.c_str(), getPeerIP().c_str(),
-                                        "called AE title '" + std::string(calledAe_.c_str()) + "' is not '" +
-                                            server_.options.aeTitle + "'");
-  } else if (!accepted) {
-    server_.handler.associationRejected(callingAe.c_str(), calledAe_.c_str(), getPeerIP().c_str(),
-                                        "calling AE title not in node.allowed_calling_aes");
-  }
-  return accepted ? OFTrue : OFFalse;
+  if (allowed.empty() || std::find(allowed.begin(), allowed.end(), callingAe.c_str()) != allowed.end()) return OFTrue;
+  server_.handler.associationRejected(callingAe.c_str(), server_.options.aeTitle, getPeerIP().c_str(),
+                                      "calling AE title not in node.allowed_calling_aes");
+  return OFFalse;
 }
 
 OFCondition StorePool::Worker::handleIncomingCommand(T_DIMSE_Message* message, const DcmPresentationContextInfo& info) {

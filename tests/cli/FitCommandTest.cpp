@@ -2,16 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <chrono>
-#include <thread>
 
 #include <algorithm>
 #include <cmath>
@@ -24,6 +16,7 @@
 #include <dcmtk/dcmdata/dctk.h>
 
 #include "Dciodvfy.h"
+#include "StoreScpProcess.h"
 #include "torcht1/dicom/ColourMapWriter.h"
 
 namespace fs = std::filesystem;
@@ -390,76 +383,21 @@ TEST_F(FitCommandTest, BitDepthsSignednessAndRescaleAreHonoured) {
   }
 }
 
-/// A free TCP port on 127.0.0.1 (the kernel's choice; closed again before use).
-int freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
-bool accepting(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  ::close(fd);
-  return ok;
-}
-
-/// DCMTK's storescp as the peer, stopped when the test ends.
-class Storescp {
- public:
-  Storescp(const fs::path& dir, int port, std::vector<std::string> extra = {}) {
-    fs::create_directories(dir);
-    std::vector<std::string> args = {"storescp", "-aet", "PACS", "-od", dir.string()};
-    args.insert(args.end(), extra.begin(), extra.end());
-    args.push_back(std::to_string(port));
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (::posix_spawnp(&pid_, "storescp", nullptr, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    for (int i = 0; i < 100 && pid_ > 0 && !accepting(port); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ~Storescp() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  bool running() const { return pid_ > 0; }
-
- private:
-  pid_t pid_ = -1;
-};
-
 TEST_F(FitCommandTest, SimulateSendsTheStudyByCStore) {
-  const int port = freePort();
-  Storescp pacs(dir_ / "pacs", port);
-  ASSERT_TRUE(pacs.running()) << "storescp (package dcmtk) could not be started";
+  testing::StoreScpProcess pacs(dir_ / "pacs", "PACS");
+  ASSERT_TRUE(pacs.running()) << pacs.state();
   const Outcome sent = runTorcht1("simulate --out " + (dir_ / "sent").string() + " --size 32 --slices 2 --send 127.0.0.1:" +
-                                  std::to_string(port) + " --aec PACS");
+                                  std::to_string(pacs.port()) + " --aec PACS");
   ASSERT_EQ(sent.status, 0) << sent.output;
   EXPECT_NE(sent.output.find("sent 16 of 16 files to PACS@127.0.0.1:"), std::string::npos) << sent.output;
-  size_t received = 0;
-  for (const auto& e : fs::directory_iterator(dir_ / "pacs")) received += e.is_regular_file();
-  EXPECT_EQ(received, 16u);
+  EXPECT_EQ(pacs.files().size(), 16u);
 }
 
 TEST_F(FitCommandTest, ARefusingPeerIsAClearError) {
-  const int port = freePort();
-  Storescp pacs(dir_ / "pacs", port, {"--refuse"});
-  ASSERT_TRUE(pacs.running());
+  testing::StoreScpProcess pacs(dir_ / "pacs", "PACS", testing::StoreScpProcess::Mode::RefuseAssociation);
+  ASSERT_TRUE(pacs.running()) << pacs.state();
   const Outcome sent = runTorcht1("simulate --out " + (dir_ / "sent").string() + " --size 16 --slices 1 --send 127.0.0.1:" +
-                                  std::to_string(port) + " --aec PACS");
+                                  std::to_string(pacs.port()) + " --aec PACS");
   EXPECT_EQ(sent.status, 1) << sent.output;
   EXPECT_NE(sent.output.find("no association"), std::string::npos) << sent.output;
   const Outcome bad = runTorcht1("simulate --out " + (dir_ / "sent").string() + " --size 16 --slices 1 --send localhost");

@@ -1,0 +1,275 @@
+// The node in this process, with real DICOM associations on 127.0.0.1: DCMTK's SCU (our
+// StoreClient) sends, the node writes the maps to its output folder.
+
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dctk.h>
+
+#include "torcht1/dicom/DicomError.h"
+#include "torcht1/dicom/MolliSeriesWriter.h"
+#include "torcht1/dicom/StoreClient.h"
+#include "torcht1/node/Node.h"
+#include "torcht1/phantom/PhantomGenerator.h"
+#include "torcht1/phantom/Tissue.h"
+#include "FreePort.h"
+
+namespace fs = std::filesystem;
+
+namespace torcht1 {
+namespace {
+
+class NodeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = fs::temp_directory_path() / ("torcht1-node-" + std::to_string(::getpid()));
+    fs::remove_all(root_);
+    options_.size = 64;
+    options_.slices = 2;
+    options_.seed = 11;
+    phantom_ = phantom::PhantomGenerator(options_).generate();
+    study_ = dicom::MolliSeriesWriter(options_, "nodetest").write(phantom_, (root_ / "study").string());
+  }
+  static void TearDownTestSuite() { fs::remove_all(root_); }
+
+  void SetUp() override {
+    dir_ = root_ / ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    settings_.node.port = testing::freePort();
+    settings_.node.spoolDir = (dir_ / "spool").string();
+    settings_.output.dir = (dir_ / "maps").string();
+    settings_.series.idleSeconds = 1;
+    settings_.fit.device = "cpu";
+  }
+
+  dicom::StorePeer peer(const std::string& calling = "SCANNER") const {
+    dicom::StorePeer p;
+    p.port = settings_.node.port;
+    p.calledAeTitle = settings_.node.aeTitle;
+    p.callingAeTitle = calling;
+    p.timeoutSeconds = 10;
+    return p;
+  }
+
+  /// Waits until `predicate` holds for the node's series, or 60 s.
+  template <typename Predicate>
+  static bool waitFor(const node::Node& node, Predicate predicate) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (predicate(node.series())) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+
+  static bool fittedAs(const std::vector<node::SeriesRecord>& all, int version) {
+    return all.size() == 1 && all[0].phase == node::SeriesPhase::Fitted && all[0].version == version;
+  }
+
+  /// The stored T1 values of every map file under `dir` whose description has "T1 map".
+  std::vector<std::pair<std::string, std::vector<uint16_t>>> t1Maps(const fs::path& dir) const {
+    std::vector<std::pair<std::string, std::vector<uint16_t>>> maps;
+    for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+      if (entry.path().extension() != ".dcm") continue;
+      DcmFileFormat file;
+      EXPECT_TRUE(file.loadFile(entry.path().c_str()).good());
+      OFString description;
+      file.getDataset()->findAndGetOFString(DCM_SeriesDescription, description);
+      if (std::string(description.c_str()).find("T1 map") == std::string::npos) continue;
+      const Uint16* pixels = nullptr;
+      unsigned long count = 0;
+      file.getDataset()->findAndGetUint16Array(DCM_PixelData, pixels, &count);
+      maps.emplace_back(description.c_str(), std::vector<uint16_t>(pixels, pixels + count));
+    }
+    return maps;
+  }
+
+  static inline fs::path root_;
+  static inline phantom::PhantomOptions options_;
+  static inline phantom::Phantom phantom_;
+  static inline dicom::WrittenStudy study_;
+  fs::path dir_;
+  config::Settings settings_;
+  std::stringstream log_;
+};
+
+TEST_F(NodeTest, ReceivesFitsAndWritesTheMapsOfACompleteSeries) {
+  node::Node node(settings_, log_);
+  node.start();
+  const auto results = dicom::StoreClient(peer()).send(study_.files);
+  for (const auto& r : results) ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_TRUE(waitFor(node, [](const auto& all) { return fittedAs(all, 1); }));
+  const auto record = node.series().at(0);
+  EXPECT_EQ(record.completedBy, "expected count") << "16 of ImagesInAcquisition 16: no idle wait";
+  EXPECT_EQ(record.instances, study_.files.size());
+  EXPECT_EQ(record.uid, study_.seriesInstanceUid);
+  EXPECT_EQ(record.callingAe, "SCANNER");
+  EXPECT_EQ(record.mapSeriesUids.size(), 2u) << "T1 and T1 SD";
+  node.stop();
+
+  // The T1 map against the phantom's truth, in the myocardium.
+  const auto maps = t1Maps(settings_.output.dir);
+  ASSERT_EQ(maps.size(), 2u) << "one T1 map image per slice";
+  size_t checked = 0, close = 0;
+  for (size_t s = 0; s < 2; ++s) {
+    // Slices are written as MAP_1, MAP_2 in slice order; find each by its content.
+    const auto& values = maps[s].second;
+    ASSERT_EQ(values.size(), static_cast<size_t>(phantom_.voxelsPerSlice()));
+  }
+  for (const auto& [description, values] : maps) {
+    for (size_t s = 0; s < 2; ++s) {
+      size_t slc = 0, slClose = 0;
+      for (int64_t v = 0; v < phantom_.voxelsPerSlice(); ++v) {
+        const size_t i = s * static_cast<size_t>(phantom_.voxelsPerSlice()) + static_cast<size_t>(v);
+        if (phantom_.labels[i] != static_cast<uint8_t>(phantom::TissueLabel::Myocardium)) continue;
+        ++slc;
+        slClose += std::abs(values[static_cast<size_t>(v)] - phantom_.t1[i]) < 0.1 * phantom_.t1[i];
+      }
+      if (slClose * 10 > slc * 9) {
+        checked += slc;
+        close += slClose;
+      }
+    }
+  }
+  EXPECT_GT(checked, 0u) << "each map matches a slice of the truth";
+  EXPECT_GT(close, checked * 9 / 10);
+  EXPECT_NE(log_.str().find("event=fitted series=" + study_.seriesInstanceUid + " version=1"), std::string::npos)
+      << log_.str();
+  EXPECT_NE(log_.str().find("event=received series=" + study_.seriesInstanceUid), std::string::npos);
+  EXPECT_NE(log_.str().find("event=complete series=" + study_.seriesInstanceUid), std::string::npos);
+}
+
+TEST_F(NodeTest, LateInstancesMakeANewVersionAndResentOnesChangeNothing) {
+  settings_.series.useExpectedCount = false;
+  node::Node node(settings_, log_);
+  node.start();
+  // First slice only, then the first slice again (resent), then the second slice.
+  const std::vector<std::string> first(study_.files.begin(), study_.files.begin() + 8);
+  const std::vector<std::string> second(study_.files.begin() + 8, study_.files.end());
+  for (const auto& r : dicom::StoreClient(peer()).send(first)) ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_TRUE(waitFor(node, [](const auto& all) { return fittedAs(all, 1); }));
+  for (const auto& r : dicom::StoreClient(peer()).send(first)) ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_TRUE(waitFor(node, [](const auto& all) {
+    return all.size() == 1 && all[0].phase == node::SeriesPhase::Fitted && all[0].completedAt > all[0].fittedAt;
+  })) << "complete again, nothing new";
+  EXPECT_EQ(node.series().at(0).version, 1);
+  for (const auto& r : dicom::StoreClient(peer()).send(second)) ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_TRUE(waitFor(node, [](const auto& all) { return fittedAs(all, 2); }));
+  const auto v2 = node.series().at(0);
+  EXPECT_EQ(v2.instances, 16u);
+  node.stop();
+
+  const auto maps = t1Maps(settings_.output.dir);
+  size_t v1 = 0, v2files = 0;
+  for (const auto& [description, values] : maps) {
+    if (description.find("(v2)") != std::string::npos) {
+      ++v2files;
+    } else {
+      ++v1;
+    }
+  }
+  EXPECT_EQ(v1, 1u) << "version 1: the first slice";
+  EXPECT_EQ(v2files, 2u) << "version 2: both slices, in a series of its own";
+  EXPECT_NE(log_.str().find("event=unchanged"), std::string::npos);
+  EXPECT_NE(log_.str().find("event=refitted series=" + study_.seriesInstanceUid + " version=2"), std::string::npos);
+}
+
+TEST_F(NodeTest, ARestartedNodeFinishesWhatItHadReceivedAndDoesNotFitTwice) {
+  settings_.series.useExpectedCount = false;
+  settings_.series.idleSeconds = 3600;  // nothing completes before the restart
+  {
+    node::Node node(settings_, log_);
+    node.start();
+    for (const auto& r : dicom::StoreClient(peer()).send(study_.files)) ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(node.series().at(0).phase, node::SeriesPhase::Receiving);
+    node.stop();
+  }
+  settings_.series.idleSeconds = 0.5;
+  {
+    node::Node node(settings_, log_);
+    node.start();
+    ASSERT_TRUE(waitFor(node, [](const auto& all) { return fittedAs(all, 1); }));
+    EXPECT_EQ(node.series().at(0).instances, 16u) << "every acknowledged instance came back from the spool";
+    node.stop();
+  }
+  {
+    node::Node node(settings_, log_);
+    node.start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_TRUE(fittedAs(node.series(), 1)) << "fitted already: not again";
+    node.stop();
+  }
+  EXPECT_EQ(t1Maps(settings_.output.dir).size(), 2u);
+}
+
+TEST_F(NodeTest, SeriesThatAreNotT1AreRecordedNotFitted) {
+  settings_.input.selection.descriptionPattern = "^cine$";
+  node::Node node(settings_, log_);
+  node.start();
+  for (const auto& r : dicom::StoreClient(peer()).send(study_.files)) ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_TRUE(waitFor(node, [](const auto& all) { return all.size() == 1 && all[0].phase == node::SeriesPhase::NotT1; }));
+  EXPECT_NE(node.series().at(0).message.find("description"), std::string::npos) << node.series().at(0).message;
+  node.stop();
+  EXPECT_FALSE(fs::exists(settings_.output.dir) && !fs::is_empty(settings_.output.dir));
+  EXPECT_NE(log_.str().find("event=not_t1"), std::string::npos);
+}
+
+TEST_F(NodeTest, RefusesCallersNotAllowedAndKeepsServing) {
+  settings_.node.allowedCallingAes = {"SCANNER"};
+  node::Node node(settings_, log_);
+  node.start();
+  EXPECT_THROW(dicom::StoreClient(peer("INTRUDER")).send({study_.files[0]}), dicom::DicomError);
+  dicom::StorePeer wrongCalled = peer();
+  wrongCalled.calledAeTitle = "SOMEONE";
+  EXPECT_THROW(dicom::StoreClient(wrongCalled).send({study_.files[0]}), dicom::DicomError);
+  const auto results = dicom::StoreClient(peer()).send({study_.files[0]});
+  EXPECT_TRUE(results.at(0).ok) << results.at(0).error;
+  node.stop();
+  EXPECT_NE(log_.str().find("event=association_rejected from=INTRUDER"), std::string::npos) << log_.str();
+  EXPECT_NE(log_.str().find("called AE title 'SOMEONE' is not 'TORCHT1'"), std::string::npos) << log_.str();
+}
+
+TEST_F(NodeTest, AnInstanceWithoutSeriesUidIsRefusedWithAStatus) {
+  DcmFileFormat file;
+  ASSERT_TRUE(file.loadFile(study_.files[0].c_str()).good());
+  file.getDataset()->findAndDeleteElement(DCM_SeriesInstanceUID);
+  const std::string bad = (dir_ / "no-series.dcm").string();
+  fs::create_directories(dir_);
+  ASSERT_TRUE(file.saveFile(bad.c_str(), EXS_LittleEndianExplicit).good());
+  node::Node node(settings_, log_);
+  node.start();
+  const auto results = dicom::StoreClient(peer()).send({bad, study_.files[1]});
+  EXPECT_FALSE(results.at(0).ok);
+  EXPECT_EQ(results.at(0).status, 0xC000);
+  EXPECT_TRUE(results.at(1).ok) << "the association goes on";
+  node.stop();
+  EXPECT_NE(log_.str().find("refused: no SeriesInstanceUID"), std::string::npos) << log_.str();
+}
+
+TEST_F(NodeTest, ABusyPortIsAOneLineErrorAtStart) {
+  node::Node first(settings_, log_);
+  first.start();
+  config::Settings other = settings_;
+  other.node.spoolDir = (dir_ / "spool2").string();
+  node::Node second(other, log_);
+  try {
+    second.start();
+    FAIL() << "started twice on one port";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("DICOM port " + std::to_string(settings_.node.port) + ": cannot listen"),
+              std::string::npos)
+        << e.what();
+  }
+  first.stop();
+}
+
+}  // namespace
+}  // namespace torcht1
