@@ -24,6 +24,7 @@
 #include <dcmtk/dcmdata/dctk.h>
 
 #include "Dciodvfy.h"
+#include "EnhancedMr.h"
 #include "torcht1/dicom/ColourMapWriter.h"
 
 namespace fs = std::filesystem;
@@ -297,6 +298,32 @@ TEST_F(FitCommandTest, EnhancedMrGivesTheSameMapsAsSingleFrames) {
     DcmItem* reference = nullptr;
     ASSERT_TRUE(format.getDataset()->findAndGetSequenceItem(DCM_SourceImageSequence, reference, 0).good());
     EXPECT_NE(text(*reference, DCM_ReferencedFrameNumber), "") << "frames are referenced by number";
+  }
+}
+
+TEST_F(FitCommandTest, EnhancedMrOneObjectPerInversionTimeWithSharedTiming) {
+  // How scanners that export one Enhanced MR instance per slice and inversion time write
+  // MOLLI: every object one frame, its InversionTimes in the shared MR timing group.
+  const Outcome reference = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "ref").string() + " --device cpu");
+  ASSERT_EQ(reference.status, 0) << reference.output;
+  const Outcome sim = runTorcht1("simulate --enhanced --out " + (dir_ / "enh").string() + " --size 64 --slices 2 --seed 9");
+  ASSERT_EQ(sim.status, 0) << sim.output;
+  fs::create_directories(dir_ / "split");
+  const auto files = testing::splitEnhancedPerFrame((dir_ / "enh" / "ENHANCED_MOLLI.dcm").string(), (dir_ / "split").string());
+  ASSERT_EQ(files.size(), 16u) << "2 slices x 8 inversion times";
+  { std::ofstream(dir_ / "pmap.yaml") << "output:\n  maps: [T1, T1_PARAMETRIC]\n"; }
+  const Outcome fit = runTorcht1("fit " + (dir_ / "split").string() + " --out " + (dir_ / "split-out").string() +
+                                 " --device cpu --config " + (dir_ / "pmap.yaml").string());
+  ASSERT_EQ(fit.status, 0) << fit.output;
+  EXPECT_NE(fit.output.find("slice 2: T1"), std::string::npos) << fit.output;
+  EXPECT_NE(fit.output.find("8 TIs"), std::string::npos) << fit.output;
+  EXPECT_EQ(t1Pixels(dir_ / "split-out"), t1Pixels(dir_ / "ref")) << "the same fit as the single-frame images";
+  for (const auto& file : dicomFiles(dir_ / "split-out")) {
+    if (file.filename().string().rfind("PMAP_", 0) == 0) {
+      expectValid(file, "ParametricMap");
+    } else {
+      expectValid(file, "MRImage");
+    }
   }
 }
 
