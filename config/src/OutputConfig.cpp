@@ -6,7 +6,9 @@
 
 namespace torcht1::config {
 
-std::vector<std::string> OutputConfig::knownMaps() { return {"T1", "T1_SD", "R2", "T1star", "A", "B", "T1_COLOUR"}; }
+std::vector<std::string> OutputConfig::knownMaps() {
+  return {"T1", "T1_SD", "R2", "T1star", "A", "B", "T1_COLOUR", "T1_PARAMETRIC"};
+}
 
 OutputConfig::Output OutputConfig::fromYaml(const std::string& yamlText, const std::string& source) {
   return fromDocument(ConfigDocument(yamlText, source));
@@ -24,7 +26,9 @@ OutputConfig::Output OutputConfig::fromDocument(const ConfigDocument& document) 
     for (const auto& item : v) {
       const std::string name = s.scalar<std::string>(item, key, "a map name");
       if (std::find(known.begin(), known.end(), name) == known.end()) {
-        s.fail(item, key, "unknown map '" + name + "' (known: T1, T1_SD, R2, T1star, A, B, T1_COLOUR)");
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        s.fail(item, key, "unknown map '" + name + "' (known: " + list + ")");
       }
       if (std::find(out.maps.begin(), out.maps.end(), name) != out.maps.end()) s.fail(item, key, "'" + name + "' twice");
       out.maps.push_back(name);

@@ -1,5 +1,6 @@
 #include "torcht1/dicom/PixelLoader.h"
 
+#include <filesystem>
 #include <mutex>
 
 #include <dcmtk/config/osconfig.h>
@@ -11,9 +12,20 @@
 
 #include "torcht1/dicom/DicomError.h"
 
+namespace fs = std::filesystem;
+
 namespace torcht1::dicom {
 
-PixelLoader::PixelLoader() {
+/// The file read last, with what tells whether it is still the one on disk.
+struct PixelLoader::LastFile {
+  std::mutex mutex;
+  std::string path;
+  std::uintmax_t size = 0;
+  fs::file_time_type modified;
+  DcmFileFormat format;  // decoded frames stay in it (DCMTK keeps the uncompressed form)
+};
+
+PixelLoader::PixelLoader() : last_(std::make_unique<LastFile>()) {
   static std::once_flag once;
   quietDcmtk();
   std::call_once(once, [] {
@@ -23,10 +35,27 @@ PixelLoader::PixelLoader() {
   });
 }
 
+PixelLoader::~PixelLoader() = default;
+PixelLoader::PixelLoader(const PixelLoader&) : PixelLoader() {}
+PixelLoader& PixelLoader::operator=(const PixelLoader&) { return *this; }
+
 std::vector<float> PixelLoader::load(const DicomInstance& instance) const {
-  DcmFileFormat format;
-  const OFCondition loaded = format.loadFile(instance.path.c_str());
-  if (loaded.bad()) throw DicomError(instance.path + ": cannot read (" + loaded.text() + ")");
+  // One file at a time: its frames are decoded from the same dataset, one caller at a time.
+  std::lock_guard<std::mutex> lock(last_->mutex);
+  std::error_code sizeError, timeError;
+  const std::uintmax_t size = fs::file_size(instance.path, sizeError);
+  const fs::file_time_type modified = fs::last_write_time(instance.path, timeError);
+  if (instance.path != last_->path || sizeError || timeError || size != last_->size || modified != last_->modified) {
+    last_->path.clear();
+    const OFCondition loaded = last_->format.loadFile(instance.path.c_str());
+    if (loaded.bad()) throw DicomError(instance.path + ": cannot read (" + loaded.text() + ")");
+    if (!sizeError && !timeError) {
+      last_->path = instance.path;
+      last_->size = size;
+      last_->modified = modified;
+    }
+  }
+  DcmFileFormat& format = last_->format;
   DcmDataset& ds = *format.getDataset();
   // Stored values, unpacked and sign-extended by DCMTK; the rescale is applied here in
   // double precision (DCMTK's own modality transform rounds to integers).

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "torcht1/dicom/ColourMapWriter.h"
+#include "torcht1/dicom/ParametricMapWriter.h"
 #include "torcht1/dicom/PixelLoader.h"
 
 namespace torcht1::node {
@@ -37,6 +38,11 @@ std::vector<dicom::MapSeries> mapSeriesFor(const dicom::MolliSeries& series, con
     dicom::MapSeries map;
     if (kind == "T1" || kind == "T1_COLOUR") {
       map = {kind, "T1 map", "DERIVED\\PRIMARY\\T1 MAP", "ms", offset,
+             series.postContrast ? 400.0 : 1300.0, series.postContrast ? 300.0 : 1300.0, 1, 1, {}};
+    } else if (kind == "T1_PARAMETRIC") {
+      // Parametric Map: values 3 and 4 are an image flavour and a derived pixel contrast
+      // from the enhanced MR terms (the MR image's "T1 MAP" is not one of them).
+      map = {kind, "T1 map (float)", "DERIVED\\PRIMARY\\CARDIAC\\T1_MAP", "ms", offset,
              series.postContrast ? 400.0 : 1300.0, series.postContrast ? 300.0 : 1300.0, 1, 1, {}};
     } else if (kind == "T1_SD") {
       map = {kind, "T1 SD map", "DERIVED\\PRIMARY\\T1 MAP\\UNCERTAINTY", "ms", offset, 200, 400, 1, 1, {}};
@@ -117,7 +123,8 @@ MappedSeries SeriesMapper::fit(const PreparedSeries& prepared) const {
       const size_t s = group.slices[k];
       const int64_t offset = static_cast<int64_t>(k) * voxels;
       for (auto& map : mapped.maps) {
-        const auto& values = result.map(map.kind == "T1_COLOUR" ? "T1" : map.kind);
+        const bool t1 = map.kind == "T1_COLOUR" || map.kind == "T1_PARAMETRIC";  // other forms of the T1 map
+        const auto& values = result.map(t1 ? "T1" : map.kind);
         map.slices[s].values.assign(values.begin() + offset, values.begin() + offset + voxels);
       }
       const auto& stats = result.sliceStats[k];
@@ -143,10 +150,11 @@ MappedSeries SeriesMapper::fit(const PreparedSeries& prepared) const {
 
 std::vector<WrittenMap> SeriesMapper::write(const PreparedSeries& prepared, const MappedSeries& mapped,
                                             const std::string& dir, int version) const {
-  const dicom::DerivedSeriesWriter writer(
-      programVersion_, "MOLLI 3-parameter fit |A - B exp(-t/T1*)|, T1 = T1*(B/A - 1), " +
-                           mapping::toString(fitter_.options().solver) + " on " + mapped.device);
+  const std::string method = "MOLLI 3-parameter fit |A - B exp(-t/T1*)|, T1 = T1*(B/A - 1), " +
+                             mapping::toString(fitter_.options().solver) + " on " + mapped.device;
+  const dicom::DerivedSeriesWriter writer(programVersion_, method);
   const dicom::ColourMapWriter colourWriter(programVersion_);
+  const dicom::ParametricMapWriter parametricWriter(programVersion_, method);
   std::vector<WrittenMap> written;
   for (dicom::MapSeries map : mapped.maps) {
     map.version = version;
@@ -154,8 +162,13 @@ std::vector<WrittenMap> SeriesMapper::write(const PreparedSeries& prepared, cons
     WrittenMap out;
     out.kind = map.kind;
     out.description = map.description;
-    out.files = map.kind == "T1_COLOUR" ? colourWriter.write(prepared.series, map, dir)
-                                        : writer.write(prepared.series, map, dir);
+    if (map.kind == "T1_COLOUR") {
+      out.files = colourWriter.write(prepared.series, map, dir);
+    } else if (map.kind == "T1_PARAMETRIC") {
+      out.files = parametricWriter.write(prepared.series, map, dir);
+    } else {
+      out.files = writer.write(prepared.series, map, dir);
+    }
     out.seriesInstanceUid = out.files.empty() ? "" : std::filesystem::path(out.files.front()).parent_path().filename().string();
     written.push_back(std::move(out));
   }

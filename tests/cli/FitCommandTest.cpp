@@ -16,6 +16,7 @@
 #include <dcmtk/dcmdata/dctk.h>
 
 #include "Dciodvfy.h"
+#include "EnhancedMr.h"
 #include "StoreScpProcess.h"
 #include "torcht1/dicom/ColourMapWriter.h"
 
@@ -47,13 +48,7 @@ std::string text(DcmItem& ds, const DcmTagKey& tag) {
   return v.c_str();
 }
 
-/// dciodvfy recognises `file` as `iod` and reports neither an error nor a warning.
-void expectValid(const fs::path& file, const std::string& iod) {
-  const std::string out = testing::dciodvfy(file.string());
-  EXPECT_NE(out.find(iod), std::string::npos) << file << ": not recognised as " << iod << "\n" << out;
-  EXPECT_EQ(out.find("Error"), std::string::npos) << file << "\n" << out;
-  EXPECT_EQ(out.find("Warning"), std::string::npos) << file << "\n" << out;
-}
+void expectValid(const fs::path& file, const std::string& iod) { testing::expectValid(file.string(), iod); }
 
 std::vector<fs::path> dicomFiles(const fs::path& dir) {
   std::vector<fs::path> files;
@@ -299,6 +294,32 @@ TEST_F(FitCommandTest, EnhancedMrGivesTheSameMapsAsSingleFrames) {
   }
 }
 
+TEST_F(FitCommandTest, EnhancedMrOneObjectPerInversionTimeWithSharedTiming) {
+  // How scanners that export one Enhanced MR instance per slice and inversion time write
+  // MOLLI: every object one frame, its InversionTimes in the shared MR timing group.
+  const Outcome reference = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "ref").string() + " --device cpu");
+  ASSERT_EQ(reference.status, 0) << reference.output;
+  const Outcome sim = runTorcht1("simulate --enhanced --out " + (dir_ / "enh").string() + " --size 64 --slices 2 --seed 9");
+  ASSERT_EQ(sim.status, 0) << sim.output;
+  fs::create_directories(dir_ / "split");
+  const auto files = testing::splitEnhancedPerFrame((dir_ / "enh" / "ENHANCED_MOLLI.dcm").string(), (dir_ / "split").string());
+  ASSERT_EQ(files.size(), 16u) << "2 slices x 8 inversion times";
+  { std::ofstream(dir_ / "pmap.yaml") << "output:\n  maps: [T1, T1_PARAMETRIC]\n"; }
+  const Outcome fit = runTorcht1("fit " + (dir_ / "split").string() + " --out " + (dir_ / "split-out").string() +
+                                 " --device cpu --config " + (dir_ / "pmap.yaml").string());
+  ASSERT_EQ(fit.status, 0) << fit.output;
+  EXPECT_NE(fit.output.find("slice 2: T1"), std::string::npos) << fit.output;
+  EXPECT_NE(fit.output.find("8 TIs"), std::string::npos) << fit.output;
+  EXPECT_EQ(t1Pixels(dir_ / "split-out"), t1Pixels(dir_ / "ref")) << "the same fit as the single-frame images";
+  for (const auto& file : dicomFiles(dir_ / "split-out")) {
+    if (file.filename().string().rfind("PMAP_", 0) == 0) {
+      expectValid(file, "ParametricMap");
+    } else {
+      expectValid(file, "MRImage");
+    }
+  }
+}
+
 TEST_F(FitCommandTest, InversionTimeFallsBackToImageCommentsThenTriggerTime) {
   const Outcome reference = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "ref").string() + " --device cpu");
   ASSERT_EQ(reference.status, 0) << reference.output;
@@ -451,6 +472,144 @@ TEST_F(FitCommandTest, ColourMapFollowsViridisWithABar) {
     ++checked;
   }
   EXPECT_EQ(checked, 2);
+}
+
+/// Item `index` of `sequence` in `item` (nullptr when there is none).
+DcmItem* itemOf(DcmItem& item, const DcmTagKey& sequence, int index = 0) {
+  DcmItem* found = nullptr;
+  item.findAndGetSequenceItem(sequence, found, index);
+  return found;
+}
+
+/// The Parametric Map files of a fit output.
+std::vector<fs::path> parametricMaps(const fs::path& out) {
+  std::vector<fs::path> files;
+  for (const auto& file : dicomFiles(out)) {
+    if (file.filename().string().rfind("PMAP_", 0) == 0) files.push_back(file);
+  }
+  return files;
+}
+
+TEST_F(FitCommandTest, ParametricMapHoldsTheFittedT1AsFloats) {
+  { std::ofstream(dir_ / "pmap.yaml") << "output:\n  maps: [T1, T1_PARAMETRIC]\n"; }
+  const std::string fitPmap = " --device cpu --config " + (dir_ / "pmap.yaml").string();
+  const Outcome fit = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "out").string() + fitPmap);
+  ASSERT_EQ(fit.status, 0) << fit.output;
+  EXPECT_NE(fit.output.find("wrote 1 T1 map (float) images"), std::string::npos) << fit.output;
+  const auto pmaps = parametricMaps(dir_ / "out");
+  ASSERT_EQ(pmaps.size(), 1u) << "one object for the series";
+  expectValid(pmaps[0], "ParametricMap");
+
+  // The same fit as the 16-bit T1 map, unrounded.
+  const auto t1 = t1Pixels(dir_ / "out");
+  ASSERT_EQ(t1.size(), 2u);
+  DcmFileFormat format;
+  ASSERT_TRUE(format.loadFile(pmaps[0].c_str()).good());
+  DcmDataset& ds = *format.getDataset();
+  const Float32* values = nullptr;
+  unsigned long count = 0;
+  ASSERT_TRUE(ds.findAndGetFloat32Array(DCM_FloatPixelData, values, &count).good());
+  ASSERT_EQ(count, 2ul * 64 * 64);
+  int fractional = 0;
+  for (size_t s = 0; s < 2; ++s) {
+    for (size_t v = 0; v < 64 * 64; ++v) {
+      const float value = values[s * 64 * 64 + v];
+      if (value == 0) {
+        EXPECT_EQ(t1[s][v], 0) << "invalid in one, valid in the other: slice " << s << " voxel " << v;
+      } else {
+        EXPECT_NEAR(value, t1[s][v], 0.5) << "slice " << s << " voxel " << v;
+        fractional += value != std::round(value);
+      }
+    }
+  }
+  EXPECT_GT(fractional, 1000) << "T1 is not rounded to whole ms";
+
+  // Against the truth.
+  std::vector<float> truth(2 * 64 * 64);
+  std::vector<uint8_t> labels(truth.size());
+  std::ifstream(dir_ / "in" / "truth" / "t1.f32", std::ios::binary).read(reinterpret_cast<char*>(truth.data()), truth.size() * 4);
+  std::ifstream(dir_ / "in" / "truth" / "labels.u8", std::ios::binary).read(reinterpret_cast<char*>(labels.data()), labels.size());
+  std::vector<double> error;
+  for (size_t i = 0; i < truth.size(); ++i) {
+    if (labels[i] == 2) error.push_back(std::abs(values[i] - truth[i]) / truth[i]);
+  }
+  ASSERT_GT(error.size(), 40u);
+  std::nth_element(error.begin(), error.begin() + error.size() / 2, error.end());
+  EXPECT_LT(error[error.size() / 2], 0.03) << "median T1 error in myocardium";
+
+  // Unit, window, numbering, description.
+  DcmItem* shared = itemOf(ds, DCM_SharedFunctionalGroupsSequence);
+  ASSERT_NE(shared, nullptr);
+  DcmItem* rwvm = itemOf(*shared, DCM_RealWorldValueMappingSequence);
+  ASSERT_NE(rwvm, nullptr);
+  DcmItem* unit = itemOf(*rwvm, DCM_MeasurementUnitsCodeSequence);
+  ASSERT_NE(unit, nullptr);
+  EXPECT_EQ(text(*unit, DCM_CodeValue), "ms");
+  EXPECT_EQ(text(*unit, DCM_CodingSchemeDesignator), "UCUM");
+  DcmItem* window = itemOf(*shared, DCM_FrameVOILUTSequence);
+  ASSERT_NE(window, nullptr);
+  EXPECT_EQ(text(*window, DCM_WindowCenter), "1300");
+  EXPECT_EQ(text(*window, DCM_WindowWidth), "1300");
+  EXPECT_EQ(text(ds, DCM_SeriesNumber), "106") << "source 5 + 100, second map";
+  EXPECT_EQ(text(ds, DCM_SeriesDescription), "MOLLI 5(3)3 native (TorchT1 phantom) T1 map (float)");
+
+  // Each frame: the geometry of its slice and references to the slice's 8 source images.
+  for (int s = 0; s < 2; ++s) {
+    DcmItem* frame = itemOf(ds, DCM_PerFrameFunctionalGroupsSequence, s);
+    ASSERT_NE(frame, nullptr);
+    DcmFileFormat source;
+    ASSERT_TRUE(source.loadFile((dir_ / "in" / ("IM_" + std::to_string(s + 1) + "_1.dcm")).c_str()).good());
+    DcmItem* position = itemOf(*frame, DCM_PlanePositionSequence);
+    ASSERT_NE(position, nullptr);
+    for (unsigned k = 0; k < 3; ++k) {
+      Float64 got = 0, expected = 0;
+      position->findAndGetFloat64(DCM_ImagePositionPatient, got, k);
+      source.getDataset()->findAndGetFloat64(DCM_ImagePositionPatient, expected, k);
+      EXPECT_NEAR(got, expected, 1e-6) << "frame " << s;
+    }
+    std::set<std::string> referenced, expected;
+    DcmItem* derivation = itemOf(*frame, DCM_DerivationImageSequence);
+    ASSERT_NE(derivation, nullptr);
+    for (int i = 0; DcmItem* reference = itemOf(*derivation, DCM_SourceImageSequence, i); ++i) {
+      referenced.insert(text(*reference, DCM_ReferencedSOPInstanceUID));
+    }
+    for (int i = 1; i <= 8; ++i) {
+      DcmFileFormat image;
+      ASSERT_TRUE(image.loadFile((dir_ / "in" / ("IM_" + std::to_string(s + 1) + "_" + std::to_string(i) + ".dcm")).c_str()).good());
+      expected.insert(text(*image.getDataset(), DCM_SOPInstanceUID));
+    }
+    EXPECT_EQ(referenced, expected) << "frame " << s;
+  }
+
+  // Fitting again gives the same UIDs; the map is never an input.
+  const Outcome again = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "again").string() + fitPmap);
+  ASSERT_EQ(again.status, 0) << again.output;
+  const auto second = parametricMaps(dir_ / "again");
+  ASSERT_EQ(second.size(), 1u);
+  DcmFileFormat other;
+  ASSERT_TRUE(other.loadFile(second[0].c_str()).good());
+  EXPECT_EQ(text(*other.getDataset(), DCM_SOPInstanceUID), text(ds, DCM_SOPInstanceUID));
+  EXPECT_EQ(text(*other.getDataset(), DCM_SeriesInstanceUID), text(ds, DCM_SeriesInstanceUID));
+  const Outcome loop = runTorcht1("fit " + pmaps[0].string() + " --out " + (dir_ / "loop").string());
+  EXPECT_EQ(loop.status, 1);
+  EXPECT_NE(loop.output.find("is not MR or Enhanced MR Image Storage"), std::string::npos) << loop.output;
+
+  // Post-contrast: the post-contrast window.
+  const Outcome post = runTorcht1("simulate --post --out " + (dir_ / "post").string() + " --size 32 --slices 1");
+  ASSERT_EQ(post.status, 0) << post.output;
+  const Outcome postFit = runTorcht1("fit " + (dir_ / "post").string() + " --out " + (dir_ / "post-out").string() + fitPmap);
+  ASSERT_EQ(postFit.status, 0) << postFit.output;
+  const auto postMaps = parametricMaps(dir_ / "post-out");
+  ASSERT_EQ(postMaps.size(), 1u);
+  expectValid(postMaps[0], "ParametricMap");
+  DcmFileFormat postFormat;
+  ASSERT_TRUE(postFormat.loadFile(postMaps[0].c_str()).good());
+  DcmItem* postShared = itemOf(*postFormat.getDataset(), DCM_SharedFunctionalGroupsSequence);
+  ASSERT_NE(postShared, nullptr);
+  DcmItem* postWindow = itemOf(*postShared, DCM_FrameVOILUTSequence);
+  ASSERT_NE(postWindow, nullptr);
+  EXPECT_EQ(text(*postWindow, DCM_WindowCenter), "400");
+  EXPECT_EQ(text(*postWindow, DCM_WindowWidth), "300");
 }
 
 }  // namespace

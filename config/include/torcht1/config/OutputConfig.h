@@ -13,7 +13,8 @@ class ConfigDocument;
 class OutputConfig {
  public:
   struct Output {
-    /// Of T1, T1_SD, R2, T1star, A, B, and T1_COLOUR (the T1 map as RGB pictures).
+    /// Of T1, T1_SD, R2, T1star, A, B, T1_COLOUR (the T1 map as RGB pictures) and T1_PARAMETRIC
+    /// (the T1 map as one float32 DICOM Parametric Map object).
     std::vector<std::string> maps = {"T1", "T1_SD"};
     /// Series number of the first map = source series number + this; further maps follow.
     int seriesNumberOffset = 100;
