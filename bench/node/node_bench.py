@@ -149,8 +149,8 @@ def main():
     ap.add_argument("--out", default="build/bench-node")
     args = ap.parse_args()
     maps_per_series = 2 * args.slices  # T1 and T1 SD, one instance per slice
-    work = tempfile.mkdtemp(prefix="torcht1-node-bench-")
     os.makedirs(args.out, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="work-", dir=args.out)
     results = {"size": args.size, "slices": args.slices, "cpus": os.cpu_count()}
     try:
         total = args.latency_series * 2 + args.senders * args.series_per_sender

@@ -2,13 +2,23 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 
 #include "torcht1/dicom/DicomError.h"
+#include "torcht1/http/PngEncoder.h"
 #include "torcht1/node/NodeError.h"
+#include "torcht1/node/StatusPage.h"
+#include "DurableFile.h"
 
 namespace torcht1::node {
 
 namespace {
+
+const char kDispatchHelp[] = "Map instances sent (success) or given up (failure), per destination";
+const char kAttemptsHelp[] = "Send attempts that left instances unsent (retried or given up), per destination";
+const std::vector<double> kFitBuckets = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+const char kSeriesHelp[] = "Complete series by outcome: fitted, unchanged (nothing new), not_t1, failed";
 
 double clockSeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -41,6 +51,15 @@ void Node::start() {
   if (!settings_.destinations.empty()) {
     outbox_ = std::make_unique<Outbox>(spool_.root(), names(settings_.destinations));
     dispatcher_ = std::make_unique<Dispatcher>(*outbox_, settings_.destinations, [this](const DispatchEvent& e) {
+      const http::MetricsRegistry::Labels ok = {{"destination", e.destination}, {"outcome", "success"}};
+      const http::MetricsRegistry::Labels bad = {{"destination", e.destination}, {"outcome", "failure"}};
+      metrics_.counter("torcht1_dispatch_instances_total", kDispatchHelp, ok).inc(static_cast<double>(e.instances));
+      if (e.kind != DispatchEvent::Sent) {
+        metrics_.counter("torcht1_dispatch_attempts_failed_total", kAttemptsHelp, {{"destination", e.destination}}).inc();
+      }
+      if (e.kind == DispatchEvent::GaveUp) {
+        metrics_.counter("torcht1_dispatch_instances_total", kDispatchHelp, bad).inc(static_cast<double>(e.remaining));
+      }
       if (e.kind == DispatchEvent::Sent) {
         log_.write("sent", {{"job", e.jobId}, {"destination", e.destination}, {"instances", std::to_string(e.instances)},
                             {"attempt", std::to_string(e.attempts + 1)}});
@@ -57,7 +76,9 @@ void Node::start() {
       }
     });
   }
-  pipeline_ = std::make_unique<SeriesPipeline>(settings_, spool_, tracker_, outbox_.get(), log_, nullptr);
+  registerMetrics();
+  pipeline_ = std::make_unique<SeriesPipeline>(settings_, spool_, tracker_, outbox_.get(), log_,
+                                               [this](const PipelineOutcome& o) { count(o); });
   recover();
   pipeline_->start();
   if (dispatcher_) dispatcher_->start();
@@ -74,6 +95,7 @@ void Node::start() {
   options.tempDir = spool_.tempDir();
   server_ = std::make_unique<dicom::StoreServer>(options, static_cast<dicom::StoreHandler&>(*this));
   try {
+    startHttp();
     server_->start();
   } catch (...) {
     stop();
@@ -82,6 +104,7 @@ void Node::start() {
   ready_ = true;
   log_.write("started", {{"ae_title", settings_.node.aeTitle}, {"port", std::to_string(settings_.node.port)},
                          {"device", pipeline_->device()}, {"spool", spool_.root()},
+                         {"http", settings_.http.bind + ":" + std::to_string(httpPort())},
                          {"destinations", std::to_string(settings_.destinations.size())},
                          {"output", settings_.destinations.empty() ? settings_.output.dir : "outbox"}});
 }
@@ -92,6 +115,7 @@ void Node::stop() {
   ready_ = false;
   log_.write("stopping");
   if (server_) server_->stop();
+  if (http_) http_->stop();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
@@ -116,6 +140,8 @@ void Node::recover() {
     r.fittedInstances = s.state.fittedInstances;
     r.message = s.state.reason;
     r.lastArrivalUnix = s.lastModifiedUnix;
+    const std::string preview = (std::filesystem::path(spool_.seriesDir(s.key)) / "preview.png").string();
+    if (std::filesystem::exists(preview)) r.previewFile = preview;
     r.phase = s.state.outcome == "fitted"   ? SeriesPhase::Fitted
               : s.state.outcome == "not_t1" ? SeriesPhase::NotT1
               : s.state.outcome == "failed" ? SeriesPhase::Failed
@@ -148,11 +174,22 @@ void Node::schedule() {
     const double now = clockSeconds();
     for (const auto& key : tracker_.due(now)) {
       const auto r = tracker_.find(key);
+      metrics_.counter("torcht1_series_completed_total", "Series found complete (idle wait or expected count)").inc();
       if (r) {
         log_.write("complete", {{"series", r->uid}, {"instances", std::to_string(r->instances)},
                                 {"by", r->completedBy}, {"description", r->description}});
       }
       pipeline_->submit(key);
+    }
+    metrics_.gauge("torcht1_queue_depth", "Complete series waiting for or in the fit")
+        .set(static_cast<double>(tracker_.pending()));
+    if (outbox_) {
+      for (const auto& d : outbox_->destinations()) {
+        metrics_.gauge("torcht1_outbox_jobs", "Map series waiting to be sent", {{"destination", d}})
+            .set(static_cast<double>(outbox_->pending(d).size()));
+        metrics_.gauge("torcht1_failed_jobs", "Map series that gave up (requeue them)", {{"destination", d}})
+            .set(static_cast<double>(outbox_->failed(d).size()));
+      }
     }
     if (now - lastExpiry > 60) {
       lastExpiry = now;
@@ -177,6 +214,7 @@ uint16_t Node::stored(const dicom::ReceivedInstance& instance) {
   const Spool::Committed committed = spool_.commit(instance);  // throws: the server answers failure
   tracker_.received(committed.key, instance.seriesInstanceUid, instance.seriesDescription, instance.callingAeTitle,
                     instance.imagesInAcquisition, instance.acquisitionNumber, committed.duplicate, clockSeconds(), unixSeconds());
+  metrics_.counter("torcht1_instances_received_total", "Instances received and spooled").inc();
   log_.write("received", {{"series", instance.seriesInstanceUid}, {"sop", instance.sopInstanceUid},
                           {"from", instance.callingAeTitle}, {"peer", instance.peerAddress},
                           {"duplicate", committed.duplicate ? "yes" : "no"}});
@@ -199,12 +237,106 @@ void Node::waitForCapacity() {
 }
 
 void Node::storeFailed(const std::string& callingAe, const std::string& what, const std::string& reason) {
+  metrics_.counter("torcht1_instances_refused_total", "Instances answered with a failure status or lost mid-transfer").inc();
   log_.write("store_failed", {{"from", callingAe}, {"sop", what}, {"reason", reason}});
 }
 
 void Node::associationRejected(const std::string& callingAe, const std::string& calledAe, const std::string& peer,
                                const std::string& reason) {
+  metrics_.counter("torcht1_associations_rejected_total", "Associations refused (AE titles)").inc();
   log_.write("association_rejected", {{"from", callingAe}, {"called", calledAe}, {"peer", peer}, {"reason", reason}});
+}
+
+void Node::registerMetrics() {
+  // Every family exists from the start, so dashboards see zeros rather than gaps.
+  metrics_.counter("torcht1_instances_received_total", "Instances received and spooled");
+  metrics_.counter("torcht1_instances_refused_total", "Instances answered with a failure status or lost mid-transfer");
+  metrics_.counter("torcht1_associations_rejected_total", "Associations refused (AE titles)");
+  metrics_.counter("torcht1_series_completed_total", "Series found complete (idle wait or expected count)");
+  for (const char* outcome : {"fitted", "unchanged", "not_t1", "failed"}) {
+    metrics_.counter("torcht1_series_total", kSeriesHelp, {{"outcome", outcome}});
+  }
+  metrics_.histogram("torcht1_fit_seconds", "Time on the device per series (all slices)", kFitBuckets);
+  metrics_.histogram("torcht1_series_seconds", "From complete to maps published, per fitted series", kFitBuckets);
+  metrics_.gauge("torcht1_queue_depth", "Complete series waiting for or in the fit");
+  for (const auto& d : settings_.destinations) {
+    for (const char* outcome : {"success", "failure"}) {
+      metrics_.counter("torcht1_dispatch_instances_total", kDispatchHelp, {{"destination", d.name}, {"outcome", outcome}});
+    }
+    metrics_.counter("torcht1_dispatch_attempts_failed_total", kAttemptsHelp, {{"destination", d.name}});
+  }
+}
+
+void Node::count(const PipelineOutcome& o) {
+  static const char* names[] = {"fitted", "unchanged", "not_t1", "failed"};
+  metrics_.counter("torcht1_series_total", kSeriesHelp, {{"outcome", names[o.kind]}}).inc();
+  if (o.kind == PipelineOutcome::Fitted) {
+    metrics_.histogram("torcht1_fit_seconds", "Time on the device per series (all slices)", kFitBuckets).observe(o.fitSeconds);
+    metrics_.histogram("torcht1_series_seconds", "From complete to maps published, per fitted series", kFitBuckets)
+        .observe(o.totalSeconds);
+  }
+}
+
+std::string Node::metrics() const { return metrics_.render(); }
+
+void Node::startHttp() {
+  http::HttpServerOptions options;
+  options.bind = settings_.http.bind;
+  options.port = settings_.http.port;
+  options.bearerToken = settings_.http.token;
+  http_ = std::make_unique<http::HttpServer>(options);
+  http_->route("GET", "/healthz", [](const http::HttpRequest&) { return http::HttpResponse::text("ok\n"); }, true);
+  http_->route("GET", "/readyz", [this](const http::HttpRequest&) {
+    if (!ready_) return http::HttpResponse::text("starting or stopping\n", 503);
+    if (!syncPath(spool_.tempDir())) return http::HttpResponse::text("spool not reachable: " + spool_.tempDir() + "\n", 503);
+    return http::HttpResponse::text("ready\n");
+  });
+  http_->route("GET", "/metrics", [this](const http::HttpRequest&) {
+    http::HttpResponse r = http::HttpResponse::text(metrics_.render());
+    r.contentType = http::MetricsRegistry::kContentType;
+    return r;
+  });
+  http_->route("GET", "/api/series", [this](const http::HttpRequest&) {
+    return http::HttpResponse::json(StatusPage::json(StatusPage::recent(tracker_.snapshot())));
+  });
+  http_->route("POST", "/api/requeue", [this](const http::HttpRequest& request) {
+    std::string destination;
+    const std::string prefix = "destination=";
+    if (request.query.rfind(prefix, 0) == 0) destination = request.query.substr(prefix.size());
+    const size_t n = requeue(destination);
+    return http::HttpResponse::json("{\"requeued\": " + std::to_string(n) + "}\n");
+  });
+  http_->route("GET", "/preview/*", [this](const http::HttpRequest& request) {
+    std::string name = request.path.substr(std::string("/preview/").size());
+    const std::string suffix = ".png";
+    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      return http::HttpResponse::notFound();
+    }
+    name.resize(name.size() - suffix.size());
+    const auto record = tracker_.find(name);  // only known keys: nothing from the URL reaches a path
+    if (!record || record->previewFile.empty()) return http::HttpResponse::notFound("no preview for this series");
+    const std::string png = readSmallFile(record->previewFile);
+    if (png.empty()) return http::HttpResponse::notFound("no preview for this series");
+    return http::HttpResponse::png(std::vector<uint8_t>(png.begin(), png.end()));
+  });
+  http_->route("GET", "/", [this](const http::HttpRequest&) {
+    NodeSummary summary;
+    summary.aeTitle = settings_.node.aeTitle;
+    summary.dicomPort = settings_.node.port;
+    summary.device = pipeline_ ? pipeline_->device() : "";
+    summary.version = TORCHT1_VERSION;
+    summary.outputDir = settings_.output.dir;
+    for (const auto& d : settings_.destinations) {
+      NodeSummary::Destination row{d.name, d.aeTitle + "@" + d.host + ":" + std::to_string(d.port), 0, 0};
+      if (outbox_) {
+        row.pending = outbox_->pending(d.name).size();
+        row.failed = outbox_->failed(d.name).size();
+      }
+      summary.destinations.push_back(row);
+    }
+    return http::HttpResponse::html(StatusPage::html(summary, StatusPage::recent(tracker_.snapshot())));
+  });
+  http_->start();
 }
 
 size_t Node::requeue(const std::string& destination) {

@@ -2,11 +2,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "torcht1/dicom/DicomError.h"
 #include "torcht1/dicom/DicomInstance.h"
 #include "torcht1/dicom/SeriesAssembler.h"
+#include "torcht1/http/PngEncoder.h"
 #include "BoundedQueue.h"
 
 namespace fs = std::filesystem;
@@ -23,6 +26,23 @@ std::string millis(double seconds) {
   char b[32];
   std::snprintf(b, sizeof b, "%.1f", 1e3 * seconds);
   return b;
+}
+
+/// The T1 map's middle slice as an 8-bit picture in the map's display window, for the status
+/// page. "" when there is no T1 map.
+std::vector<uint8_t> preview(const PreparedSeries& prepared, const MappedSeries& mapped) {
+  for (const auto& map : mapped.maps) {
+    if (map.kind != "T1" || map.slices.empty()) continue;
+    const auto& values = map.slices[map.slices.size() / 2].values;
+    const double low = map.windowCenter - map.windowWidth / 2;
+    std::vector<uint8_t> pixels(values.size());
+    for (size_t i = 0; i < values.size(); ++i) {
+      const double level = 255.0 * (values[i] - low) / map.windowWidth;
+      pixels[i] = static_cast<uint8_t>(std::clamp(level, 0.0, 255.0));
+    }
+    return http::PngEncoder::encodeGray(pixels.data(), prepared.series.cols, prepared.series.rows);
+  }
+  return {};
 }
 
 }  // namespace
@@ -181,8 +201,15 @@ void SeriesPipeline::writeLoop() {
       state.outcome = "fitted";
       state.reason.clear();
       spool_.writeState(job.key, state);
+      std::string previewFile;
+      if (const auto png = preview(job.prepared, job.mapped); !png.empty()) {
+        previewFile = (fs::path(spool_.seriesDir(job.key)) / "preview.png").string();
+        std::ofstream(previewFile, std::ios::binary).write(reinterpret_cast<const char*>(png.data()),
+                                                          static_cast<std::streamsize>(png.size()));
+      }
       const double now = clockSeconds();
-      tracker_.fitted(job.key, job.version, job.instances, job.mapped.fitSeconds, job.mapped.device, uids, "", now);
+      tracker_.fitted(job.key, job.version, job.instances, job.mapped.fitSeconds, job.mapped.device, uids, previewFile,
+                      now);
       for (const auto& slice : job.mapped.slices) {
         log_.write("slice", {{"series", job.uid}, {"summary", SeriesMapper::describe(job.prepared.series, slice, job.mapped.device)}});
       }

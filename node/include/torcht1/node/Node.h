@@ -11,6 +11,8 @@
 
 #include "torcht1/config/NodeConfig.h"
 #include "torcht1/dicom/StoreServer.h"
+#include "torcht1/http/HttpServer.h"
+#include "torcht1/http/MetricsRegistry.h"
 #include "torcht1/node/Dispatcher.h"
 #include "torcht1/node/EventLog.h"
 #include "torcht1/node/Outbox.h"
@@ -38,6 +40,9 @@ class Node : private dicom::StoreHandler {
   /// Failed sends back to their outboxes ("" = every destination).
   size_t requeue(const std::string& destination = "");
   bool ready() const { return ready_; }
+  /// The HTTP port (the bound one when http.port is 0); 0 before start().
+  int httpPort() const { return http_ ? http_->port() : 0; }
+  std::string metrics() const;
   const config::Settings& settings() const { return settings_; }
   EventLog& log() { return log_; }
 
@@ -47,6 +52,9 @@ class Node : private dicom::StoreHandler {
   void storeFailed(const std::string& callingAe, const std::string& what, const std::string& reason) override;
   void associationRejected(const std::string& callingAe, const std::string& calledAe, const std::string& peer,
                            const std::string& reason) override;
+  void startHttp();
+  void registerMetrics();
+  void count(const PipelineOutcome& outcome);
   void schedule();
   void recover();
   void expire();
@@ -59,6 +67,8 @@ class Node : private dicom::StoreHandler {
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<SeriesPipeline> pipeline_;
   std::unique_ptr<dicom::StoreServer> server_;
+  http::MetricsRegistry metrics_;
+  std::unique_ptr<http::HttpServer> http_;
   std::thread scheduler_;
   std::mutex mutex_;
   std::condition_variable wake_;
