@@ -116,6 +116,9 @@ void Node::recover() {
     r.fittedInstances = s.state.fittedInstances;
     r.message = s.state.reason;
     r.lastArrivalUnix = s.lastModifiedUnix;
+    r.expected = s.expected;
+    r.acquisition = s.acquisition;
+    r.expectedConflict = s.expectedConflict;
     r.phase = s.state.outcome == "fitted"   ? SeriesPhase::Fitted
               : s.state.outcome == "not_t1" ? SeriesPhase::NotT1
               : s.state.outcome == "failed" ? SeriesPhase::Failed

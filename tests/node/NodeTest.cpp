@@ -210,6 +210,27 @@ TEST_F(NodeTest, ARestartedNodeFinishesWhatItHadReceivedAndDoesNotFitTwice) {
   EXPECT_EQ(t1Maps(settings_.output.dir).size(), 2u);
 }
 
+TEST_F(NodeTest, AfterARestartAHalfSeriesStillCompletesOnItsExpectedCount) {
+  settings_.series.idleSeconds = 3600;  // only ImagesInAcquisition (16) can complete it
+  const std::vector<std::string> first(study_.files.begin(), study_.files.begin() + 8);
+  const std::vector<std::string> second(study_.files.begin() + 8, study_.files.end());
+  {
+    node::Node node(settings_, log_);
+    node.start();
+    for (const auto& r : dicom::StoreClient(peer()).send(first)) ASSERT_TRUE(r.ok) << r.error;
+    node.stop();
+  }
+  node::Node node(settings_, log_);
+  node.start();
+  ASSERT_EQ(node.series().size(), 1u);
+  EXPECT_EQ(node.series().at(0).expected, 16) << "read back from the spooled instances";
+  for (const auto& r : dicom::StoreClient(peer()).send(second)) ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_TRUE(waitFor(node, [](const auto& all) { return fittedAs(all, 1); })) << log_.str();
+  EXPECT_EQ(node.series().at(0).completedBy, "expected count");
+  EXPECT_EQ(node.series().at(0).fittedInstances, 16u);
+  node.stop();
+}
+
 TEST_F(NodeTest, SeriesThatAreNotT1AreRecordedNotFitted) {
   settings_.input.selection.descriptionPattern = "^cine$";
   node::Node node(settings_, log_);
