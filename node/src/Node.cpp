@@ -58,8 +58,10 @@ void Node::start() {
     });
   }
   pipeline_ = std::make_unique<SeriesPipeline>(settings_, spool_, tracker_, outbox_.get(), log_, nullptr);
-  recover();
+  // The warm-up (seconds; longer on a GPU) comes first: the idle time of the series found
+  // in the spool starts at recovery, and a sender cannot resume before the port is open.
   pipeline_->start();
+  recover();
   if (dispatcher_) dispatcher_->start();
   scheduler_ = std::thread([this] { schedule(); });
 
