@@ -57,7 +57,11 @@ void Node::start() {
       }
     });
   }
-  pipeline_ = std::make_unique<SeriesPipeline>(settings_, spool_, tracker_, outbox_.get(), log_, nullptr);
+  // New maps in the outboxes: the dispatcher sends them now, not at its next poll.
+  auto published = [this](const PipelineOutcome& outcome) {
+    if (outcome.kind == PipelineOutcome::Fitted && dispatcher_) dispatcher_->wake();
+  };
+  pipeline_ = std::make_unique<SeriesPipeline>(settings_, spool_, tracker_, outbox_.get(), log_, published);
   // The warm-up (seconds; longer on a GPU) comes first: the idle time of the series found
   // in the spool starts at recovery, and a sender cannot resume before the port is open.
   pipeline_->start();
