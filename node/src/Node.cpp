@@ -42,16 +42,16 @@ void Node::start() {
     outbox_ = std::make_unique<Outbox>(spool_.root(), names(settings_.destinations));
     dispatcher_ = std::make_unique<Dispatcher>(*outbox_, settings_.destinations, [this](const DispatchEvent& e) {
       if (e.kind == DispatchEvent::Sent) {
-        log_.write("sent", {{"job", e.jobId}, {"destination", e.destination}, {"instances", std::to_string(e.instances)},
-                            {"attempt", std::to_string(e.attempts + 1)}});
+        log_.write("sent", {{"job", e.jobId}, {"destination", e.destination}, {"peer", e.peer},
+                            {"instances", std::to_string(e.instances)}, {"attempt", std::to_string(e.attempts + 1)}});
       } else if (e.kind == DispatchEvent::Retry) {
         char next[32];
         std::snprintf(next, sizeof next, "%.1f", e.nextAttemptInSeconds);
-        log_.write("send_retry", {{"job", e.jobId}, {"destination", e.destination}, {"sent", std::to_string(e.instances)},
-                                  {"remaining", std::to_string(e.remaining)}, {"attempt", std::to_string(e.attempts)},
-                                  {"next_in_s", next}, {"reason", e.error}});
+        log_.write("send_retry", {{"job", e.jobId}, {"destination", e.destination}, {"peer", e.peer},
+                                  {"sent", std::to_string(e.instances)}, {"remaining", std::to_string(e.remaining)},
+                                  {"attempt", std::to_string(e.attempts)}, {"next_in_s", next}, {"reason", e.error}});
       } else {
-        log_.write("send_failed", {{"job", e.jobId}, {"destination", e.destination},
+        log_.write("send_failed", {{"job", e.jobId}, {"destination", e.destination}, {"peer", e.peer},
                                    {"remaining", std::to_string(e.remaining)}, {"attempts", std::to_string(e.attempts)},
                                    {"reason", e.error}, {"requeue", "torcht1 requeue or POST /api/requeue"}});
       }
