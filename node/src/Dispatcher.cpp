@@ -93,6 +93,7 @@ void Dispatcher::run(const config::DestinationSettings& d) {
       }
       DispatchEvent event;
       event.destination = d.name;
+      event.peer = d.aeTitle + "@" + d.host + ":" + std::to_string(d.port);
       event.jobId = job.id;
       event.instances = sent.size();
       const double backoff = backoffSeconds(d, job.attempts + 1);

@@ -61,26 +61,32 @@ void Node::start() {
         metrics_.counter("torcht1_dispatch_instances_total", kDispatchHelp, bad).inc(static_cast<double>(e.remaining));
       }
       if (e.kind == DispatchEvent::Sent) {
-        log_.write("sent", {{"job", e.jobId}, {"destination", e.destination}, {"instances", std::to_string(e.instances)},
-                            {"attempt", std::to_string(e.attempts + 1)}});
+        log_.write("sent", {{"job", e.jobId}, {"destination", e.destination}, {"peer", e.peer},
+                            {"instances", std::to_string(e.instances)}, {"attempt", std::to_string(e.attempts + 1)}});
       } else if (e.kind == DispatchEvent::Retry) {
         char next[32];
         std::snprintf(next, sizeof next, "%.1f", e.nextAttemptInSeconds);
-        log_.write("send_retry", {{"job", e.jobId}, {"destination", e.destination}, {"sent", std::to_string(e.instances)},
-                                  {"remaining", std::to_string(e.remaining)}, {"attempt", std::to_string(e.attempts)},
-                                  {"next_in_s", next}, {"reason", e.error}});
+        log_.write("send_retry", {{"job", e.jobId}, {"destination", e.destination}, {"peer", e.peer},
+                                  {"sent", std::to_string(e.instances)}, {"remaining", std::to_string(e.remaining)},
+                                  {"attempt", std::to_string(e.attempts)}, {"next_in_s", next}, {"reason", e.error}});
       } else {
-        log_.write("send_failed", {{"job", e.jobId}, {"destination", e.destination},
+        log_.write("send_failed", {{"job", e.jobId}, {"destination", e.destination}, {"peer", e.peer},
                                    {"remaining", std::to_string(e.remaining)}, {"attempts", std::to_string(e.attempts)},
                                    {"reason", e.error}, {"requeue", "torcht1 requeue or POST /api/requeue"}});
       }
     });
   }
   registerMetrics();
-  pipeline_ = std::make_unique<SeriesPipeline>(settings_, spool_, tracker_, outbox_.get(), log_,
-                                               [this](const PipelineOutcome& o) { count(o); });
-  recover();
+  // New maps in the outboxes: the dispatcher sends them now, not at its next poll.
+  auto published = [this](const PipelineOutcome& outcome) {
+    count(outcome);
+    if (outcome.kind == PipelineOutcome::Fitted && dispatcher_) dispatcher_->wake();
+  };
+  pipeline_ = std::make_unique<SeriesPipeline>(settings_, spool_, tracker_, outbox_.get(), log_, published);
+  // The warm-up (seconds; longer on a GPU) comes first: the idle time of the series found
+  // in the spool starts at recovery, and a sender cannot resume before the port is open.
   pipeline_->start();
+  recover();
   if (dispatcher_) dispatcher_->start();
   scheduler_ = std::thread([this] { schedule(); });
 
@@ -142,6 +148,9 @@ void Node::recover() {
     r.lastArrivalUnix = s.lastModifiedUnix;
     const std::string preview = (std::filesystem::path(spool_.seriesDir(s.key)) / "preview.png").string();
     if (std::filesystem::exists(preview)) r.previewFile = preview;
+    r.expected = s.expected;
+    r.acquisition = s.acquisition;
+    r.expectedConflict = s.expectedConflict;
     r.phase = s.state.outcome == "fitted"   ? SeriesPhase::Fitted
               : s.state.outcome == "not_t1" ? SeriesPhase::NotT1
               : s.state.outcome == "failed" ? SeriesPhase::Failed
@@ -180,16 +189,6 @@ void Node::schedule() {
                                 {"by", r->completedBy}, {"description", r->description}});
       }
       pipeline_->submit(key);
-    }
-    metrics_.gauge("torcht1_queue_depth", "Complete series waiting for or in the fit")
-        .set(static_cast<double>(tracker_.pending()));
-    if (outbox_) {
-      for (const auto& d : outbox_->destinations()) {
-        metrics_.gauge("torcht1_outbox_jobs", "Map series waiting to be sent", {{"destination", d}})
-            .set(static_cast<double>(outbox_->pending(d).size()));
-        metrics_.gauge("torcht1_failed_jobs", "Map series that gave up (requeue them)", {{"destination", d}})
-            .set(static_cast<double>(outbox_->failed(d).size()));
-      }
     }
     if (now - lastExpiry > 60) {
       lastExpiry = now;
@@ -277,7 +276,20 @@ void Node::count(const PipelineOutcome& o) {
   }
 }
 
-std::string Node::metrics() const { return metrics_.render(); }
+std::string Node::metrics() {
+  // Gauges are read when asked for, so a scrape never sees a stale queue.
+  metrics_.gauge("torcht1_queue_depth", "Complete series waiting for or in the fit")
+      .set(static_cast<double>(tracker_.pending()));
+  if (outbox_) {
+    for (const auto& d : outbox_->destinations()) {
+      metrics_.gauge("torcht1_outbox_jobs", "Map series waiting to be sent", {{"destination", d}})
+          .set(static_cast<double>(outbox_->pending(d).size()));
+      metrics_.gauge("torcht1_failed_jobs", "Map series that gave up (requeue them)", {{"destination", d}})
+          .set(static_cast<double>(outbox_->failed(d).size()));
+    }
+  }
+  return metrics_.render();
+}
 
 void Node::startHttp() {
   http::HttpServerOptions options;
@@ -292,7 +304,7 @@ void Node::startHttp() {
     return http::HttpResponse::text("ready\n");
   });
   http_->route("GET", "/metrics", [this](const http::HttpRequest&) {
-    http::HttpResponse r = http::HttpResponse::text(metrics_.render());
+    http::HttpResponse r = http::HttpResponse::text(metrics());
     r.contentType = http::MetricsRegistry::kContentType;
     return r;
   });

@@ -103,6 +103,24 @@ std::vector<Spool::SpooledSeries> Spool::recover() {
         s.state.seriesUid = s.key;
       }
     }
+    if (s.state.version == 0 && s.state.outcome.empty()) {
+      // The expected count is only used before the first fit; the headers stop before the
+      // pixel data, so this reads little.
+      for (size_t i = 0; i < s.files.size() && !s.expectedConflict; ++i) {
+        try {
+          const auto header = dicom::ReceivedInstance::fromFile(s.files[i]);
+          if (i == 0) {
+            s.expected = header.imagesInAcquisition;
+            s.acquisition = header.acquisitionNumber;
+          } else if (header.imagesInAcquisition != s.expected || header.acquisitionNumber != s.acquisition) {
+            s.expectedConflict = true;
+          }
+        } catch (const dicom::DicomError&) {
+          s.expectedConflict = true;
+        }
+      }
+      if (s.expectedConflict) s.expected = 0;
+    }
     for (const auto& f : s.files) {
       const auto t = fs::last_write_time(f, ec);
       if (ec) continue;

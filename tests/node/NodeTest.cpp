@@ -22,6 +22,8 @@
 #include "torcht1/phantom/PhantomGenerator.h"
 #include "torcht1/phantom/Tissue.h"
 #include "FreePort.h"
+#include "HttpClient.h"
+#include <nlohmann/json.hpp>
 
 namespace fs = std::filesystem;
 
@@ -48,6 +50,7 @@ class NodeTest : public ::testing::Test {
     settings_.output.dir = (dir_ / "maps").string();
     settings_.series.idleSeconds = 1;
     settings_.fit.device = "cpu";
+    settings_.http.port = 0;  // tests run side by side: no fixed HTTP port
   }
 
   dicom::StorePeer peer(const std::string& calling = "SCANNER") const {
@@ -210,6 +213,27 @@ TEST_F(NodeTest, ARestartedNodeFinishesWhatItHadReceivedAndDoesNotFitTwice) {
   EXPECT_EQ(t1Maps(settings_.output.dir).size(), 2u);
 }
 
+TEST_F(NodeTest, AfterARestartAHalfSeriesStillCompletesOnItsExpectedCount) {
+  settings_.series.idleSeconds = 3600;  // only ImagesInAcquisition (16) can complete it
+  const std::vector<std::string> first(study_.files.begin(), study_.files.begin() + 8);
+  const std::vector<std::string> second(study_.files.begin() + 8, study_.files.end());
+  {
+    node::Node node(settings_, log_);
+    node.start();
+    for (const auto& r : dicom::StoreClient(peer()).send(first)) ASSERT_TRUE(r.ok) << r.error;
+    node.stop();
+  }
+  node::Node node(settings_, log_);
+  node.start();
+  ASSERT_EQ(node.series().size(), 1u);
+  EXPECT_EQ(node.series().at(0).expected, 16) << "read back from the spooled instances";
+  for (const auto& r : dicom::StoreClient(peer()).send(second)) ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_TRUE(waitFor(node, [](const auto& all) { return fittedAs(all, 1); })) << log_.str();
+  EXPECT_EQ(node.series().at(0).completedBy, "expected count");
+  EXPECT_EQ(node.series().at(0).fittedInstances, 16u);
+  node.stop();
+}
+
 TEST_F(NodeTest, SeriesThatAreNotT1AreRecordedNotFitted) {
   settings_.input.selection.descriptionPattern = "^cine$";
   node::Node node(settings_, log_);
@@ -252,6 +276,57 @@ TEST_F(NodeTest, AnInstanceWithoutSeriesUidIsRefusedWithAStatus) {
   EXPECT_TRUE(results.at(1).ok) << "the association goes on";
   node.stop();
   EXPECT_NE(log_.str().find("refused: no SeriesInstanceUID"), std::string::npos) << log_.str();
+}
+
+TEST_F(NodeTest, HttpShowsHealthMetricsSeriesAndPreviews) {
+  node::Node node(settings_, log_);
+  node.start();
+  ASSERT_GT(node.httpPort(), 0);
+  const testing::HttpClient http("127.0.0.1", node.httpPort());
+  EXPECT_EQ(http.get("/healthz").status, 200);
+  EXPECT_EQ(http.get("/readyz").body, "ready\n");
+  for (const auto& r : dicom::StoreClient(peer()).send(study_.files)) ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_TRUE(waitFor(node, [](const auto& all) { return fittedAs(all, 1); }));
+
+  const std::string metrics = http.get("/metrics").body;
+  EXPECT_NE(metrics.find("torcht1_instances_received_total 16\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("torcht1_series_completed_total 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("torcht1_series_total{outcome=\"fitted\"} 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("torcht1_fit_seconds_count 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("torcht1_queue_depth 0\n"), std::string::npos);
+
+  const auto series = nlohmann::json::parse(http.get("/api/series").body);
+  ASSERT_EQ(series.size(), 1u);
+  EXPECT_EQ(series[0]["series_instance_uid"], study_.seriesInstanceUid);
+  EXPECT_EQ(series[0]["state"], "fitted");
+  EXPECT_EQ(series[0]["instances"], 16);
+  EXPECT_EQ(series[0]["map_series_uids"].size(), 2u);
+  const std::string preview = series[0]["preview"];
+  const auto png = http.get(preview);
+  EXPECT_EQ(png.status, 200);
+  ASSERT_GT(png.body.size(), 8u);
+  EXPECT_EQ(png.body.substr(1, 3), "PNG");
+  EXPECT_EQ(http.get("/preview/..%2F..%2Fetc%2Fpasswd.png").status, 404);
+  EXPECT_EQ(http.get("/preview/1.2.3.png").status, 404);
+
+  const std::string page = http.get("/").body;
+  EXPECT_NE(page.find("MOLLI 5(3)3 native (TorchT1 phantom)"), std::string::npos);
+  EXPECT_NE(page.find(preview), std::string::npos) << "the page shows the preview";
+  EXPECT_NE(page.find(">fitted<"), std::string::npos);
+  node.stop();
+}
+
+TEST_F(NodeTest, HttpTokenGuardsEverythingButHealth) {
+  settings_.http.port = 0;
+  settings_.http.token = "s3cret";
+  node::Node node(settings_, log_);
+  node.start();
+  const testing::HttpClient http("127.0.0.1", node.httpPort());
+  EXPECT_EQ(http.get("/healthz").status, 200);
+  EXPECT_EQ(http.get("/metrics").status, 401);
+  EXPECT_EQ(http.get("/api/series").status, 401);
+  EXPECT_EQ(http.get("/").status, 401);
+  node.stop();
 }
 
 TEST_F(NodeTest, ABusyPortIsAOneLineErrorAtStart) {

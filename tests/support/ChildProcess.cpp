@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -32,7 +33,9 @@ std::string findExecutable(const std::string& name) {
 
 }  // namespace
 
-ChildProcess::ChildProcess(std::vector<std::string> arguments, std::string outputFile) : arguments_(std::move(arguments)) {
+ChildProcess::ChildProcess(std::vector<std::string> arguments, std::string outputFile,
+                           std::vector<std::string> environment)
+    : arguments_(std::move(arguments)) {
   if (arguments_.empty()) {
     startError_ = "no program given";
     return;
@@ -55,6 +58,19 @@ ChildProcess::ChildProcess(std::vector<std::string> arguments, std::string outpu
   std::vector<char*> argv;
   for (auto& a : arguments_) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The test's environment, less the variables `environment` sets, then those.
+  std::vector<std::string> variables;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string variable = *e;
+    const std::string name = variable.substr(0, variable.find('=') + 1);
+    const bool replaced = std::any_of(environment.begin(), environment.end(),
+                                      [&](const std::string& v) { return v.compare(0, name.size(), name) == 0; });
+    if (!replaced) variables.push_back(variable);
+  }
+  variables.insert(variables.end(), environment.begin(), environment.end());
+  std::vector<char*> envp;
+  for (auto& v : variables) envp.push_back(v.data());
+  envp.push_back(nullptr);
   int report[2];  // the child writes errno here when exec fails; closes on exec
   if (::pipe2(report, O_CLOEXEC) != 0) {
     startError_ = std::string("pipe: ") + std::strerror(errno);
@@ -73,7 +89,7 @@ ChildProcess::ChildProcess(std::vector<std::string> arguments, std::string outpu
       ::dup2(output, STDOUT_FILENO);
       ::dup2(output, STDERR_FILENO);
     }
-    ::execve(executable.c_str(), argv.data(), environ);
+    ::execve(executable.c_str(), argv.data(), envp.data());
     const int error = errno;
     [[maybe_unused]] const ssize_t written = ::write(report[1], &error, sizeof error);
     ::_exit(127);
@@ -128,6 +144,17 @@ void ChildProcess::stop(std::chrono::milliseconds grace) {
     ::kill(pid_, SIGKILL);
     if (::waitpid(pid_, &status_, 0) == pid_) exited_ = true;
   }
+}
+
+bool ChildProcess::signal(int number) { return running() && ::kill(pid_, number) == 0; }
+
+bool ChildProcess::waitForExit(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (running()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
 }
 
 }  // namespace torcht1::testing

@@ -12,12 +12,14 @@ namespace torcht1::testing {
 
 /// Starts `arguments[0]` (a path, or a name looked up in PATH) with the other arguments.
 /// Its stdout and stderr go to `outputFile` (created or truncated) when one is given, else
-/// to the test's own. The child is sent SIGKILL by the kernel if the thread that started it
+/// to the test's own. It inherits the test's environment, with `environment` ("NAME=VALUE",
+/// e.g. TORCHT1_NODE__PORT=11112) added or replacing a variable of that name. The child is sent SIGKILL by the kernel if the thread that started it
 /// dies, so a crashed or timed-out test leaves no peer holding a port. Stopped (SIGTERM,
 /// then SIGKILL after a grace period) by stop() or the destructor.
 class ChildProcess {
  public:
-  explicit ChildProcess(std::vector<std::string> arguments, std::string outputFile = {});
+  explicit ChildProcess(std::vector<std::string> arguments, std::string outputFile = {},
+                        std::vector<std::string> environment = {});
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -31,6 +33,10 @@ class ChildProcess {
   std::string state();
   /// SIGTERM, then up to `grace` for it to exit, then SIGKILL; waits for it in any case.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+  /// Sends signal `number` (e.g. SIGKILL) if it is still running; true when sent.
+  bool signal(int number);
+  /// Waits up to `timeout` for it to exit; true when it has (or never started).
+  bool waitForExit(std::chrono::milliseconds timeout);
 
  private:
   std::vector<std::string> arguments_;

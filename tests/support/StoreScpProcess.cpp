@@ -29,13 +29,13 @@ bool accepting(int port) {
 
 }  // namespace
 
-StoreScpProcess::StoreScpProcess(std::filesystem::path dir, std::string aeTitle, Mode mode)
+StoreScpProcess::StoreScpProcess(std::filesystem::path dir, std::string aeTitle, Mode mode, int port)
     : dir_(std::move(dir)), aeTitle_(std::move(aeTitle)) {
   std::filesystem::create_directories(dir_);
   // The free port may be taken before storescp binds it: then storescp exits and another
-  // port is tried.
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    port_ = freePort();
+  // port is tried (a port given is tried once).
+  for (int attempt = 0; attempt < (port > 0 ? 1 : 3); ++attempt) {
+    port_ = port > 0 ? port : freePort();
     ready_ = false;
     std::vector<std::string> arguments = {"storescp", "-aet", aeTitle_, "-od", dir_.string()};
     if (mode == Mode::RefuseAssociation) arguments.push_back("--refuse");

@@ -11,8 +11,9 @@
 
 namespace torcht1::testing {
 
-/// storescp (package dcmtk) listening on a free port of 127.0.0.1, writing what it receives
-/// into `dir` (created if missing). Its output goes to the test's. Stopped by the destructor.
+/// storescp (package dcmtk) listening on a free port of 127.0.0.1 (or on `port` when one is
+/// given: a peer that comes up where a destination was down), writing what it receives into
+/// `dir` (created if missing). Its output goes to the test's. Stopped by the destructor.
 class StoreScpProcess {
  public:
   enum class Mode {
@@ -20,7 +21,8 @@ class StoreScpProcess {
     RefuseAssociation,  // --refuse: answers every association request with A-ASSOCIATE-RJ
   };
 
-  explicit StoreScpProcess(std::filesystem::path dir, std::string aeTitle = "PACS", Mode mode = Mode::Accept);
+  explicit StoreScpProcess(std::filesystem::path dir, std::string aeTitle = "PACS", Mode mode = Mode::Accept,
+                           int port = 0);
   ~StoreScpProcess();
   StoreScpProcess(const StoreScpProcess&) = delete;
   StoreScpProcess& operator=(const StoreScpProcess&) = delete;

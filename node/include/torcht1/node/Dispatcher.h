@@ -16,6 +16,7 @@ namespace torcht1::node {
 /// What a send did, for logs and metrics.
 struct DispatchEvent {
   std::string destination;
+  std::string peer;  // "AE@host:port"
   std::string jobId;
   enum Kind { Sent, Retry, GaveUp } kind = Sent;
   size_t instances = 0;  // sent in this attempt

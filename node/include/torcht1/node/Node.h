@@ -42,7 +42,8 @@ class Node : private dicom::StoreHandler {
   bool ready() const { return ready_; }
   /// The HTTP port (the bound one when http.port is 0); 0 before start().
   int httpPort() const { return http_ ? http_->port() : 0; }
-  std::string metrics() const;
+  /// Prometheus text: counters, histograms, and gauges read now.
+  std::string metrics();
   const config::Settings& settings() const { return settings_; }
   EventLog& log() { return log_; }
 

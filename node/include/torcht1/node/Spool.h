@@ -48,6 +48,12 @@ class Spool {
     SeriesState state;
     std::vector<std::string> files;
     long long lastModifiedUnix = 0;
+    /// Never fitted: ImagesInAcquisition and AcquisitionNumber as every spooled instance
+    /// states them, so a series cut by a restart still completes on its expected count
+    /// (0 / -1 when absent; expectedConflict when the instances disagree or one is unreadable).
+    int expected = 0;
+    int acquisition = -1;
+    bool expectedConflict = false;
   };
   /// At start-up: removes partial files in tmp/ and returns every spooled series.
   std::vector<SpooledSeries> recover();
