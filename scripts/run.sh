@@ -1,14 +1,9 @@
 #!/usr/bin/env bash
-# The main job until the DICOM node exists: installs and builds, runs the benchmark
-# (bench/run), then the offline DICOM path on a simulated study (torcht1 simulate, then
-# torcht1 fit; maps in build/demo/maps), and the in-memory demo with per-slice T1 against
-# the truth. Extra arguments go to `torcht1 demo`.
+# The main job: installs the Debian packages (once), builds, and runs the DICOM node with its
+# built-in defaults (AE title TORCHT1 on port 11112, status page on http://127.0.0.1:8080/,
+# spool and maps under ./torcht1-data). Extra arguments go to `torcht1 serve`
+# (e.g. --config config/torcht1.yaml). Stop it with Ctrl-C: the series in hand is finished.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash bench/run
 bash scripts/build.sh --target torcht1
-rm -rf build/demo
-./build/server/torcht1 simulate --out build/demo/study --slices 3
-./build/server/torcht1 fit build/demo/study --out build/demo/maps --config config/torcht1.yaml
-./build/server/torcht1 demo --config config/torcht1.yaml "$@"
-./build/server/torcht1 demo --config config/torcht1.yaml --post "$@"
+exec ./build/server/torcht1 serve "$@"

@@ -63,13 +63,12 @@ class Orthanc:
 
     def map_instances_by_patient(self):
         """PatientID -> instances Orthanc holds for it (every patient here is one source series)."""
+        patient_of_study = {study["ID"]: study["PatientMainDicomTags"].get("PatientID", "")
+                            for study in get_json(self.http_port, "/studies?expand")}
         out = {}
-        for patient in get_json(self.http_port, "/patients?expand"):
-            pid = patient["MainDicomTags"].get("PatientID", "")
-            total = 0
-            for series_id in patient["Series"]:
-                total += len(get_json(self.http_port, f"/series/{series_id}")["Instances"])
-            out[pid] = total
+        for series in get_json(self.http_port, "/series?expand"):
+            pid = patient_of_study.get(series["ParentStudy"], "")
+            out[pid] = out.get(pid, 0) + len(series["Instances"])
         return out
 
     def stop(self):

@@ -15,6 +15,12 @@ namespace fs = std::filesystem;
 
 namespace torcht1::node {
 
+void makeDirectory(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec && !fs::is_directory(dir)) throw NodeError("cannot create folder " + dir + " (" + ec.message() + ")");
+}
+
 bool syncPath(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;

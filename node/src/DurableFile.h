@@ -7,6 +7,8 @@
 
 namespace torcht1::node {
 
+/// Creates the folder and its parents; throws NodeError naming it.
+void makeDirectory(const std::string& dir);
 /// fsync of a file or directory; false on failure (errno set).
 bool syncPath(const std::string& path);
 /// Renames `from` to `to` (same file system) and syncs `to`'s directory. Throws NodeError.

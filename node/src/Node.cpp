@@ -190,7 +190,7 @@ void Node::schedule() {
       }
       pipeline_->submit(key);
     }
-    if (now - lastExpiry > 60) {
+    if (now - lastExpiry >= 1) {
       lastExpiry = now;
       expire();
     }

@@ -41,20 +41,14 @@ void writeJobFile(const OutboxJob& job) {
   writeFileDurably((fs::path(job.dir) / kJobFile).string(), out.str());
 }
 
-void makeDir(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec && !fs::is_directory(dir)) throw NodeError("cannot create folder " + dir.string() + " (" + ec.message() + ")");
-}
-
 }  // namespace
 
 Outbox::Outbox(std::string spoolRoot, std::vector<std::string> destinations)
     : root_(std::move(spoolRoot)), destinations_(std::move(destinations)) {
-  makeDir(fs::path(root_) / "staging");
+  makeDirectory(fs::path(root_) / "staging");
   for (const auto& d : destinations_) {
-    makeDir(fs::path(root_) / "outbox" / d);
-    makeDir(fs::path(root_) / "failed" / d);
+    makeDirectory(fs::path(root_) / "outbox" / d);
+    makeDirectory(fs::path(root_) / "failed" / d);
   }
 }
 
@@ -62,7 +56,7 @@ std::string Outbox::stage(const std::string& id) const {
   const fs::path dir = fs::path(root_) / "staging" / id;
   std::error_code ec;
   fs::remove_all(dir, ec);
-  makeDir(dir);
+  makeDirectory(dir);
   return dir.string();
 }
 
@@ -83,7 +77,7 @@ void Outbox::publish(const std::string& id) const {
     const fs::path target = fs::path(root_) / "outbox" / d / id;
     std::error_code ec;
     fs::remove_all(building, ec);
-    makeDir(building);
+    makeDirectory(building);
     size_t n = 0;
     for (const auto& f : files) {
       // Flat names keep each map series' files apart: <map series folder>_<file>.

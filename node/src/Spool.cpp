@@ -24,16 +24,10 @@ std::string oneLine(std::string s) {
   return s;
 }
 
-void makeDir(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec && !fs::is_directory(dir)) throw NodeError("cannot create folder " + dir.string() + " (" + ec.message() + ")");
-}
-
 }  // namespace
 
 Spool::Spool(std::string root) : root_(std::move(root)) {
-  for (const char* sub : {"tmp", "series", "outbox", "failed", "staging"}) makeDir(fs::path(root_) / sub);
+  for (const char* sub : {"tmp", "series", "outbox", "failed", "staging"}) makeDirectory(fs::path(root_) / sub);
 }
 
 std::string Spool::tempDir() const { return (fs::path(root_) / "tmp").string(); }
@@ -56,7 +50,7 @@ Spool::Committed Spool::commit(const dicom::ReceivedInstance& instance) {
   c.key = safeName(instance.seriesInstanceUid);
   const fs::path dir = seriesDir(c.key);
   const bool newSeries = !fs::exists(dir);
-  makeDir(dir);
+  makeDirectory(dir);
   if (newSeries) {
     if (!syncPath((fs::path(root_) / "series").string())) throw NodeError("cannot sync " + root_ + "/series");
     SeriesState state;

@@ -246,6 +246,22 @@ TEST_F(NodeTest, SeriesThatAreNotT1AreRecordedNotFitted) {
   EXPECT_NE(log_.str().find("event=not_t1"), std::string::npos);
 }
 
+TEST_F(NodeTest, SettledSeriesLeaveTheSpoolAfterTheRetentionTime) {
+  settings_.input.selection.descriptionPattern = "^cine$";
+  settings_.node.retentionHours = 1.0 / 3600;  // one second
+  node::Node node(settings_, log_);
+  node.start();
+  for (const auto& r : dicom::StoreClient(peer()).send(study_.files)) ASSERT_TRUE(r.ok) << r.error;
+  const fs::path series = dir_ / "spool" / "series" / study_.seriesInstanceUid;
+  EXPECT_TRUE(fs::exists(series));
+  ASSERT_TRUE(waitFor(node, [](const auto& all) { return all.empty(); })) << "recorded, then dropped";
+  EXPECT_FALSE(fs::exists(series));
+  node.stop();
+  EXPECT_NE(log_.str().find("event=not_t1"), std::string::npos);
+  EXPECT_NE(log_.str().find("event=expired series=" + study_.seriesInstanceUid + " state=not_t1"), std::string::npos)
+      << log_.str();
+}
+
 TEST_F(NodeTest, RefusesCallersNotAllowedAndKeepsServing) {
   settings_.node.allowedCallingAes = {"SCANNER"};
   node::Node node(settings_, log_);
@@ -314,6 +330,36 @@ TEST_F(NodeTest, HttpShowsHealthMetricsSeriesAndPreviews) {
   EXPECT_NE(page.find(preview), std::string::npos) << "the page shows the preview";
   EXPECT_NE(page.find(">fitted<"), std::string::npos);
   node.stop();
+}
+
+TEST_F(NodeTest, FailedSendsAreRequeuedOverHttp) {
+  config::DestinationSettings down;
+  down.name = "down";
+  down.aeTitle = "NOBODY";
+  down.host = "127.0.0.1";
+  down.port = testing::freePort();  // nothing listens there
+  down.callingAeTitle = "TORCHT1";
+  down.maxAttempts = 1;
+  down.timeoutSeconds = 2;
+  settings_.destinations = {down};
+  node::Node node(settings_, log_);
+  node.start();
+  for (const auto& r : dicom::StoreClient(peer()).send(study_.files)) ASSERT_TRUE(r.ok) << r.error;
+  const fs::path failed = dir_ / "spool" / "failed" / "down";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((!fs::exists(failed) || fs::is_empty(failed)) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE(fs::is_empty(failed)) << "one attempt, then failed/";
+  const testing::HttpClient http("127.0.0.1", node.httpPort());
+  EXPECT_NE(http.get("/metrics").body.find("torcht1_failed_jobs{destination=\"down\"} 1\n"), std::string::npos);
+  const auto requeued = http.post("/api/requeue?destination=down");
+  EXPECT_EQ(requeued.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(requeued.body)["requeued"], 1);
+  EXPECT_EQ(http.get("/api/requeue").status, 405) << "a GET changes nothing";
+  node.stop();
+  EXPECT_NE(log_.str().find("event=send_failed"), std::string::npos);
+  EXPECT_NE(log_.str().find("event=requeued jobs=1 destination=down"), std::string::npos) << log_.str();
 }
 
 TEST_F(NodeTest, HttpTokenGuardsEverythingButHealth) {

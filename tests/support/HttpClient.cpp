@@ -15,7 +15,7 @@ using tcp = boost::asio::ip::tcp;
 HttpClient::HttpClient(std::string host, int port, std::chrono::milliseconds timeout)
     : host_(std::move(host)), port_(port), timeout_(timeout) {}
 
-HttpResponse HttpClient::get(const std::string& target) const {
+HttpResponse HttpClient::request(const std::string& method, const std::string& target) const {
   HttpResponse response;
   boost::asio::io_context context;
   beast::error_code failure;
@@ -34,7 +34,7 @@ HttpResponse HttpClient::get(const std::string& target) const {
   // Asynchronous steps only because Beast's timeouts (expires_after) bound those, not the
   // blocking calls; run() returns when the last step is done.
   beast::tcp_stream stream(context);
-  http::request<http::empty_body> request{http::verb::get, target, 11};
+  http::request<http::empty_body> request{http::string_to_verb(method), target, 11};
   request.set(http::field::host, host_ + ":" + std::to_string(port_));
   request.set(http::field::user_agent, "torcht1-tests");
   request.keep_alive(false);
@@ -57,7 +57,7 @@ HttpResponse HttpClient::get(const std::string& target) const {
   context.run();
 
   if (failure) {
-    response.error = "GET http://" + host_ + ":" + std::to_string(port_) + target + ": " + step + ": " + failure.message();
+    response.error = method + " http://" + host_ + ":" + std::to_string(port_) + target + ": " + step + ": " + failure.message();
     return response;
   }
   response.status = static_cast<int>(parser.get().result_int());

@@ -20,7 +20,11 @@ class HttpClient {
   HttpClient(std::string host, int port, std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
   /// GET `target` (a path with an optional query, e.g. "/instances?expand").
-  HttpResponse get(const std::string& target) const;
+  HttpResponse get(const std::string& target) const { return request("GET", target); }
+  /// POST `target` with an empty body.
+  HttpResponse post(const std::string& target) const { return request("POST", target); }
+  /// Any method, no body.
+  HttpResponse request(const std::string& method, const std::string& target) const;
 
  private:
   std::string host_;
