@@ -343,7 +343,13 @@ for name, service in services.items():
 node = services.get("node", {})
 check(os.path.normpath(os.path.join(DOCKER, (node.get("build") or {}).get("context", "."))) == ROOT,
       "compose: the node is built from the repository root (the context .dockerignore describes)")
-check("/healthz" in " ".join(map(str, node.get("healthcheck", {}).get("test", []))), "compose: node healthcheck on /healthz")
+node_health = node.get("healthcheck", {}).get("test", [])
+check("/healthz" in " ".join(map(str, node_health)), "compose: node healthcheck on /healthz")
+for name, service in services.items():
+    test = (service.get("healthcheck") or {}).get("test", [])
+    # podman-compose 1.0.3 turns ["CMD", prog, args...] into `sh -c prog` (arguments lost).
+    check(isinstance(test, list) and test[:1] == ["CMD-SHELL"],
+          f"compose: {name}'s healthcheck in the CMD-SHELL form (podman-compose 1.0.3 mangles the CMD form)")
 check(bool(node.get("stop_grace_period")), "compose: node has a stop_grace_period (SIGTERM finishes the series in hand)")
 node_ports = [str(p) for p in node.get("ports", [])]
 check(any(p.endswith(":11112") for p in node_ports) and any(p.endswith(":8080") for p in node_ports),
