@@ -16,6 +16,8 @@ packages=(
   nlohmann-json3-dev
   # DICOM tools used by tests and users (storescu/storescp, dciodvfy; Orthanc as the tests' PACS)
   dcmtk dicom3tools orthanc
+  # docker/check-static.sh parses the compose files
+  python3-yaml
   # benchmark peers: the TorchT1 paper's methods in Python
   python3 python3-numpy python3-scipy python3-torch
 )
