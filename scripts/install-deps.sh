@@ -8,12 +8,11 @@ packages=(
   g++ cmake make ccache pkg-config
   # libraries the code links against
   libtorch-dev libdcmtk-dev libyaml-cpp-dev libboost-dev libcli11-dev libpng-dev
+  nlohmann-json3-dev  # the node's /api/series; the tests read Orthanc's REST API with it
   # Debian's LibTorch calls the generic libblas.so.3; the default (netlib) is ~7x slower than
   # OpenBLAS for the fit's grid search. The OpenMP build shares torch's thread pool.
   libopenblas0-openmp
   googletest libgtest-dev libgmock-dev
-  # test support: JSON of Orthanc's REST API (Boost.Beast, from libboost-dev, talks HTTP)
-  nlohmann-json3-dev
   # DICOM tools used by tests and users (storescu/storescp, dciodvfy; Orthanc as the tests' PACS)
   dcmtk dicom3tools orthanc
   # docker/check-static.sh parses the compose files

@@ -60,17 +60,21 @@ void Node::start() {
       if (e.kind == DispatchEvent::GaveUp) {
         metrics_.counter("torcht1_dispatch_instances_total", kDispatchHelp, bad).inc(static_cast<double>(e.remaining));
       }
+      // Jobs are "<series key>-v<version>": the log names the series by its UID.
+      const std::string key = e.jobId.substr(0, e.jobId.rfind("-v"));
+      const auto record = tracker_.find(key);
+      const std::string series = record ? record->uid : key;
       if (e.kind == DispatchEvent::Sent) {
-        log_.write("sent", {{"job", e.jobId}, {"destination", e.destination}, {"peer", e.peer},
+        log_.write("sent", {{"series", series}, {"job", e.jobId}, {"destination", e.destination}, {"peer", e.peer},
                             {"instances", std::to_string(e.instances)}, {"attempt", std::to_string(e.attempts + 1)}});
       } else if (e.kind == DispatchEvent::Retry) {
         char next[32];
         std::snprintf(next, sizeof next, "%.1f", e.nextAttemptInSeconds);
-        log_.write("send_retry", {{"job", e.jobId}, {"destination", e.destination}, {"peer", e.peer},
+        log_.write("send_retry", {{"series", series}, {"job", e.jobId}, {"destination", e.destination}, {"peer", e.peer},
                                   {"sent", std::to_string(e.instances)}, {"remaining", std::to_string(e.remaining)},
                                   {"attempt", std::to_string(e.attempts)}, {"next_in_s", next}, {"reason", e.error}});
       } else {
-        log_.write("send_failed", {{"job", e.jobId}, {"destination", e.destination}, {"peer", e.peer},
+        log_.write("send_failed", {{"series", series}, {"job", e.jobId}, {"destination", e.destination}, {"peer", e.peer},
                                    {"remaining", std::to_string(e.remaining)}, {"attempts", std::to_string(e.attempts)},
                                    {"reason", e.error}, {"requeue", "torcht1 requeue or POST /api/requeue"}});
       }
