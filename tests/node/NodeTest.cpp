@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <sstream>
@@ -18,7 +19,9 @@
 #include "torcht1/dicom/DicomError.h"
 #include "torcht1/dicom/MolliSeriesWriter.h"
 #include "torcht1/dicom/StoreClient.h"
+#include "torcht1/dicom/ReceivedInstance.h"
 #include "torcht1/node/Node.h"
+#include "torcht1/node/Spool.h"
 #include "torcht1/phantom/PhantomGenerator.h"
 #include "torcht1/phantom/Tissue.h"
 #include "FreePort.h"
@@ -232,6 +235,48 @@ TEST_F(NodeTest, AfterARestartAHalfSeriesStillCompletesOnItsExpectedCount) {
   EXPECT_EQ(node.series().at(0).completedBy, "expected count");
   EXPECT_EQ(node.series().at(0).fittedInstances, 16u);
   node.stop();
+}
+
+TEST_F(NodeTest, SendersWaitWhileTooManySeriesWaitForTheFit) {
+  // Three larger series in the spool when the node starts: they are due at once and keep
+  // the fit busy. With max_pending_series 1 a new instance must wait for them.
+  settings_.node.maxPendingSeries = 1;
+  settings_.series.idleSeconds = 0.1;
+  phantom::PhantomOptions big = options_;
+  big.size = 192;
+  big.slices = 3;
+  {
+    node::Spool spool(settings_.node.spoolDir);
+    for (uint64_t seed : {21, 22, 23}) {
+      big.seed = seed;
+      const std::string name = "busy" + std::to_string(seed);
+      const auto study = dicom::MolliSeriesWriter(big, name)
+                             .write(phantom::PhantomGenerator(big).generate(), (dir_ / name).string());
+      for (const auto& f : study.files) {
+        auto instance = dicom::ReceivedInstance::fromFile(f);
+        instance.file = (fs::path(spool.tempDir()) / "copy.part").string();
+        fs::copy_file(f, instance.file, fs::copy_options::overwrite_existing);
+        spool.commit(instance);
+      }
+    }
+  }
+  node::Node node(settings_, log_);
+  node.start();
+  ASSERT_TRUE(waitFor(node, [](const auto& all) {
+    return std::any_of(all.begin(), all.end(), [](const node::SeriesRecord& r) {
+      return r.phase == node::SeriesPhase::Queued || r.phase == node::SeriesPhase::Fitting;
+    });
+  }));
+  const auto results = dicom::StoreClient(peer()).send({study_.files[0]});
+  EXPECT_TRUE(results.at(0).ok) << results.at(0).error;
+  ASSERT_TRUE(waitFor(node, [](const auto& all) {
+    return std::count_if(all.begin(), all.end(), [](const node::SeriesRecord& r) { return r.version == 1; }) == 3;
+  }));
+  node.stop();
+  const std::string log = log_.str();
+  const size_t waited = log.find("event=backpressure");
+  ASSERT_NE(waited, std::string::npos) << log;
+  EXPECT_LT(waited, log.find("event=received series=" + study_.seriesInstanceUid)) << "the sender waited first";
 }
 
 TEST_F(NodeTest, SeriesThatAreNotT1AreRecordedNotFitted) {
