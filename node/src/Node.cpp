@@ -203,7 +203,12 @@ void Node::schedule() {
 
 void Node::expire() {
   const long long cutoff = unixSeconds() - static_cast<long long>(settings_.node.retentionHours * 3600);
-  for (const auto& r : tracker_.snapshot()) {
+  for (const auto& candidate : tracker_.snapshot()) {
+    if (candidate.lastArrivalUnix >= cutoff) continue;
+    std::unique_lock<std::shared_mutex> lock(spoolLock_);
+    const auto now = tracker_.find(candidate.key);  // again, under the lock: nothing arrives meanwhile
+    if (!now) continue;
+    const SeriesRecord& r = *now;
     const bool settled = r.phase == SeriesPhase::Fitted || r.phase == SeriesPhase::NotT1 || r.phase == SeriesPhase::Failed;
     if (settled && r.lastArrivalUnix < cutoff) {
       spool_.removeSeries(r.key);
@@ -214,6 +219,7 @@ void Node::expire() {
 }
 
 uint16_t Node::stored(const dicom::ReceivedInstance& instance) {
+  std::shared_lock<std::shared_mutex> lock(spoolLock_);
   const Spool::Committed committed = spool_.commit(instance);  // throws: the server answers failure
   tracker_.received(committed.key, instance.seriesInstanceUid, instance.seriesDescription, instance.callingAeTitle,
                     instance.imagesInAcquisition, instance.acquisitionNumber, committed.duplicate, clockSeconds(), unixSeconds());

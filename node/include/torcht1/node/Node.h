@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <ostream>
 #include <string>
 #include <thread>
@@ -73,6 +74,9 @@ class Node : private dicom::StoreHandler {
   std::thread scheduler_;
   std::mutex mutex_;
   std::condition_variable wake_;
+  /// Instances are committed under a shared lock, expiry deletes under an exclusive one: a
+  /// series is never deleted while an instance of it is being taken.
+  std::shared_mutex spoolLock_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> ready_{false};
   bool started_ = false;
