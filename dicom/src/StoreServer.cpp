@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <set>
 #include <thread>
 
 #include <dcmtk/config/osconfig.h>
@@ -26,6 +28,7 @@
 #include "torcht1/dicom/DicomError.h"
 #include "torcht1/dicom/DicomInstance.h"
 #include "ReceivedInstanceFields.h"
+#include "TlsLayer.h"
 
 namespace fs = std::filesystem;
 
@@ -62,6 +65,27 @@ void checkPortFree(int port) {
   if (!bound) throw DicomError("DICOM port " + std::to_string(port) + ": cannot listen (" + std::strerror(error) + ")");
 }
 
+/// Every address `host` (an IP address or a name) resolves to, as DCMTK reports a peer's.
+std::set<std::string> addressesOf(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const int error = ::getaddrinfo(host.c_str(), nullptr, &hints, &found);
+  if (error != 0) throw DicomError("allowed host '" + host + "' does not resolve (" + ::gai_strerror(error) + ")");
+  std::set<std::string> addresses;
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    char text[INET6_ADDRSTRLEN] = {};
+    const void* raw = a->ai_family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
+                                              : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
+    if ((a->ai_family == AF_INET || a->ai_family == AF_INET6) && ::inet_ntop(a->ai_family, raw, text, sizeof text)) {
+      addresses.insert(text);
+    }
+  }
+  ::freeaddrinfo(found);
+  return addresses;
+}
+
 }  // namespace
 
 /// The pool: DcmSCPPool's own template cannot hand the workers our handler, so this is the
@@ -83,11 +107,12 @@ class StorePool : public DcmBaseSCPPool {
     void notifyAssociationRequest(const T_ASC_Parameters& params, DcmSCPActionType& desiredAction) override;
     OFBool checkCalledAETitleAccepted(const OFString& calledAe) override;
     OFBool checkCallingAETitleAccepted(const OFString& callingAe) override;
+    OFBool checkCallingHostAccepted(const OFString& hostOrIp) override;
 
    private:
     uint16_t store(T_DIMSE_C_StoreRQ& request, DcmDataset& dataset);
     StoreServer::Impl& server_;
-    std::string callingAe_;
+    std::string callingAe_, calledAe_;
   };
 
   DcmBaseSCPWorker* createSCPWorker() override { return new Worker(*this, server_); }
@@ -97,6 +122,9 @@ class StorePool : public DcmBaseSCPPool {
 struct StoreServer::Impl {
   StoreServerOptions options;
   StoreHandler& handler;
+  HandshakeFailed handshakeFailed;            // reports to the handler; outlives tls
+  std::unique_ptr<DcmTLSTransportLayer> tls;  // when options.tls.enabled; outlives the pool
+  std::set<std::string> allowedAddresses;     // options.allowedHosts, resolved at start()
   StorePool pool{*this};
   std::thread listener;
   std::atomic<bool> running{false};
@@ -107,7 +135,18 @@ struct StoreServer::Impl {
 
 void StorePool::Worker::notifyAssociationRequest(const T_ASC_Parameters& params, DcmSCPActionType& desiredAction) {
   callingAe_ = params.DULparams.callingAPTitle;
+  calledAe_ = params.DULparams.calledAPTitle;
   DcmThreadSCP::notifyAssociationRequest(params, desiredAction);
+}
+
+OFBool StorePool::Worker::checkCallingHostAccepted(const OFString&) {
+  // DCMTK 3.6.7 hands this the called presentation address; the caller's is the peer IP
+  // (host lookup is off, so it is an address, never a name the caller controls).
+  if (server_.options.allowedHosts.empty()) return OFTrue;
+  const std::string peer = getPeerIP().c_str();
+  if (server_.allowedAddresses.count(peer) != 0) return OFTrue;
+  server_.handler.associationRejected(callingAe_, calledAe_, peer, "host " + peer + " not in node.allowed_hosts");
+  return OFFalse;
 }
 
 OFBool StorePool::Worker::checkCalledAETitleAccepted(const OFString& calledAe) {
@@ -205,6 +244,19 @@ void StoreServer::start() {
   const StoreServerOptions& o = impl_->options;
   fs::create_directories(o.tempDir);
   checkPortFree(o.port);
+  impl_->allowedAddresses.clear();
+  for (const auto& host : o.allowedHosts) {
+    const auto addresses = addressesOf(host);
+    impl_->allowedAddresses.insert(addresses.begin(), addresses.end());
+  }
+  if (o.tls.enabled) {
+    impl_->tls = makeTlsLayer(NET_ACCEPTOR, {o.tls.certificateFile, o.tls.privateKeyFile, o.tls.caFile,
+                                             o.tls.requirePeerCertificate});
+    impl_->handshakeFailed = [this](const std::string& peer, const std::string& reason) {
+      impl_->handler.associationRejected("", "", peer, "TLS handshake failed: " + reason);
+    };
+    reportFailedHandshakes(*impl_->tls, &impl_->handshakeFailed);
+  }
   DcmSCPConfig& config = impl_->pool.getConfig();
   config.setAETitle(o.aeTitle.c_str());
   config.setPort(static_cast<Uint16>(o.port));
@@ -214,6 +266,7 @@ void StoreServer::start() {
   config.setConnectionBlockingMode(DUL_NOBLOCK);  // wakes every second to see whether to stop
   config.setConnectionTimeout(1);
   config.setHostLookupEnabled(OFFalse);
+  config.setTransportLayer(impl_->tls.get());  // TLS on this port instead of plain TCP, when set
   OFList<OFString> syntaxes;
   for (const char* s : {UID_LittleEndianExplicitTransferSyntax, UID_BigEndianExplicitTransferSyntax,
                         UID_LittleEndianImplicitTransferSyntax, UID_DeflatedExplicitVRLittleEndianTransferSyntax,
