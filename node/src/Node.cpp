@@ -245,7 +245,7 @@ void Node::storeFailed(const std::string& callingAe, const std::string& what, co
 
 void Node::associationRejected(const std::string& callingAe, const std::string& calledAe, const std::string& peer,
                                const std::string& reason) {
-  metrics_.counter("torcht1_associations_rejected_total", "Associations refused (AE titles, hosts)").inc();
+  metrics_.counter("torcht1_associations_rejected_total", "Associations refused (AE titles, hosts, TLS handshakes, busy)").inc();
   log_.write("association_rejected", {{"from", callingAe}, {"called", calledAe}, {"peer", peer}, {"reason", reason}});
 }
 
@@ -253,7 +253,7 @@ void Node::registerMetrics() {
   // Every family exists from the start, so dashboards see zeros rather than gaps.
   metrics_.counter("torcht1_instances_received_total", "Instances received and spooled");
   metrics_.counter("torcht1_instances_refused_total", "Instances answered with a failure status or lost mid-transfer");
-  metrics_.counter("torcht1_associations_rejected_total", "Associations refused (AE titles, hosts)");
+  metrics_.counter("torcht1_associations_rejected_total", "Associations refused (AE titles, hosts, TLS handshakes, busy)");
   metrics_.counter("torcht1_series_completed_total", "Series found complete (idle wait or expected count)");
   for (const char* outcome : {"fitted", "unchanged", "not_t1", "failed"}) {
     metrics_.counter("torcht1_series_total", kSeriesHelp, {{"outcome", outcome}});

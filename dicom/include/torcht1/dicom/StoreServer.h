@@ -39,7 +39,7 @@ struct StoreServerOptions {
   std::string tempDir;
 };
 
-class StorePool;
+class StoreWorker;
 
 /// What the node does with what the server receives. Called from association threads.
 class StoreHandler {
@@ -59,7 +59,7 @@ class StoreHandler {
 
 /// The DICOM receiver: C-ECHO and C-STORE of MR, Enhanced MR (and the map objects we write,
 /// when PACS forwards them back) in uncompressed, deflated and lossless compressed transfer
-/// syntaxes, on a pool of association threads (DCMTK DcmSCPPool). Every instance is written
+/// syntaxes, one thread per association (DCMTK DcmThreadSCP). Every instance is written
 /// to disk and fsync'd before the handler sees it; the success response goes out only when
 /// the handler has taken it. A dropped association leaves no file behind.
 class StoreServer {
@@ -74,7 +74,7 @@ class StoreServer {
   void stop();
 
  private:
-  friend class StorePool;
+  friend class StoreWorker;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
