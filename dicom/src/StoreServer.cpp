@@ -15,9 +15,12 @@
 #include <future>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
+#include <dcmtk/dcmdata/dcostrmb.h>
+#include <dcmtk/dcmdata/dcwcache.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
@@ -39,13 +42,56 @@ constexpr Uint16 kSuccess = 0x0000;
 constexpr Uint16 kOutOfResources = 0xA700;
 constexpr Uint16 kCannotUnderstand = 0xC000;
 
-/// Writes `path`'s data to the disk before returning (the directory entry is the taker's job).
-bool syncFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  const bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  return ok;
+bool writeAll(int fd, const void* data, size_t length) {
+  const char* p = static_cast<const char*>(data);
+  while (length > 0) {
+    const ssize_t n = ::write(fd, p, length);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    length -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+/// Writes `format` as a new file `path` and fsyncs it, every write checked; "" when it is
+/// all on disk, else why not. Not DcmFileFormat::saveFile: in DCMTK 3.6.7 it ignores an
+/// error when its last buffer is flushed at close, so a full disk could leave a truncated
+/// file that it called a success (and the node would acknowledge it).
+std::string writeDurably(DcmFileFormat& format, const std::string& path, E_TransferSyntax syntax) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return std::strerror(errno);
+  std::vector<char> buffer(64 * 1024);
+  DcmOutputBufferStream out(buffer.data(), static_cast<offile_off_t>(buffer.size()));
+  DcmWriteCache cache;
+  std::string error;
+  format.transferInit();
+  // The encoder fills the buffer and asks for it to be emptied (EC_StreamNotifyClient)
+  // until the whole file is out, then the stream is flushed (the deflate filter holds the
+  // last compressed bytes), as DCMTK's own network code does.
+  for (bool encoded = false, last = false; !last && error.empty();) {
+    if (!encoded) {
+      const OFCondition written = format.write(out, syntax, EET_ExplicitLength, &cache, EGL_recalcGL, EPD_noChange, 0, 0,
+                                               0, EWM_createNewMeta);
+      if (written.bad() && written != EC_StreamNotifyClient) {
+        error = written.text();
+        break;
+      }
+      encoded = written.good();
+    }
+    if (encoded) {
+      out.flush();
+      last = out.isFlushed();
+    }
+    void* data = nullptr;
+    offile_off_t length = 0;
+    out.flushBuffer(data, length);
+    if (length > 0 && !writeAll(fd, data, static_cast<size_t>(length))) error = std::strerror(errno);
+  }
+  format.transferEnd();
+  if (error.empty() && ::fsync(fd) != 0) error = std::strerror(errno);
+  if (::close(fd) != 0 && error.empty()) error = std::strerror(errno);
+  return error;
 }
 
 /// The port is free to listen on (DCMTK's listen() reports a busy port only from its thread).
@@ -272,14 +318,12 @@ uint16_t StoreWorker::store(T_DIMSE_C_StoreRQ& request, DcmDataset& dataset) {
   E_TransferSyntax syntax = dataset.getOriginalXfer();
   if (syntax == EXS_Unknown) syntax = EXS_LittleEndianExplicit;
   DcmFileFormat format(&dataset);
-  OFCondition saved = format.saveFile(file.c_str(), syntax, EET_ExplicitLength, EGL_recalcGL, EPD_noChange, 0, 0,
-                                      EWM_createNewMeta);
-  if (saved.good() && !syncFile(file)) saved = makeOFCondition(0, 1, OF_error, std::strerror(errno));
-  if (saved.bad()) {
+  const std::string notWritten = writeDurably(format, file, syntax);
+  if (!notWritten.empty()) {
     std::error_code ec;
     fs::remove(file, ec);
     server_.handler.storeFailed(calling, what, "not stored, answered 'out of resources': cannot write " + file +
-                                                   " (" + saved.text() + ")");
+                                                   " (" + notWritten + ")");
     return kOutOfResources;
   }
   instance.file = file;

@@ -1,4 +1,5 @@
-// The DICOM receiver on its own, with a handler that keeps what it receives.
+// The DICOM receiver on its own: what it writes to disk before the handler takes an
+// instance, in every transfer syntax it accepts (DCMTK's own tools make the variants).
 
 #include <gtest/gtest.h>
 
@@ -23,6 +24,7 @@
 #include "torcht1/dicom/StoreClient.h"
 #include "torcht1/dicom/StoreServer.h"
 #include "torcht1/phantom/PhantomGenerator.h"
+#include "ChildProcess.h"
 #include "FreePort.h"
 
 namespace fs = std::filesystem;
@@ -64,6 +66,85 @@ class KeepingHandler : public dicom::StoreHandler {
   std::mutex mutex_;
   std::vector<std::string> failures_;
 };
+
+std::vector<uint16_t> pixels(DcmFileFormat& format) {
+  DcmDataset& ds = *format.getDataset();
+  EXPECT_TRUE(ds.chooseRepresentation(EXS_LittleEndianExplicit, nullptr).good());
+  const Uint16* data = nullptr;
+  unsigned long count = 0;
+  if (ds.findAndGetUint16Array(DCM_PixelData, data, &count).bad() || data == nullptr) return {};
+  return std::vector<uint16_t>(data, data + count);
+}
+
+TEST(StoreServer, WritesEveryAcceptedTransferSyntaxWholeAndAsSent) {
+  const fs::path root = fs::temp_directory_path() / ("torcht1-storeserver-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  phantom::PhantomOptions options;
+  options.size = 192;  // 72 KiB of pixels: more than one 64 KiB buffer of the writer
+  options.slices = 1;
+  options.seed = 5;
+  const auto study = dicom::MolliSeriesWriter(options, "storeservertest")
+                         .write(phantom::PhantomGenerator(options).generate(), (root / "study").string());
+  const std::string source = study.files.at(0);
+
+  dicom::StoreServerOptions serverOptions;
+  serverOptions.port = testing::freePort();
+  serverOptions.tempDir = (root / "tmp").string();
+  KeepingHandler handler(root / "received");
+  dicom::StoreServer server(serverOptions, handler);
+  server.start();
+
+  // DCMTK's tools write each variant; storescu proposes only its syntax (-R and the flag),
+  // so that syntax is the one on the wire.
+  struct Variant {
+    std::string name, tool, propose;
+    E_TransferSyntax syntax;
+  };
+  const std::vector<Variant> variants = {
+      {"explicit-little-endian", "dcmconv +te", "-xe", EXS_LittleEndianExplicit},
+      {"implicit-little-endian", "dcmconv +ti", "-xi", EXS_LittleEndianImplicit},
+      {"explicit-big-endian", "dcmconv +tb", "-xb", EXS_BigEndianExplicit},
+      {"deflated", "dcmconv +td", "-xd", EXS_DeflatedLittleEndianExplicit},
+      {"jpeg-lossless", "dcmcjpeg +e1", "-xs", EXS_JPEGProcess14SV1},
+      {"jpeg-ls-lossless", "dcmcjpls +el", "-xt", EXS_JPEGLSLossless},
+      {"rle", "dcmcrle", "-xr", EXS_RLELossless},
+  };
+  DcmFileFormat original;
+  ASSERT_TRUE(original.loadFile(source.c_str()).good());
+  const std::vector<uint16_t> expected = pixels(original);
+  ASSERT_EQ(expected.size(), 192u * 192u);
+  for (const auto& [name, tool, propose, syntax] : variants) {
+    SCOPED_TRACE(name);
+    // Each variant as its own instance (its own SOP Instance UID), so each lands in its own file.
+    const fs::path converted = root / (name + ".dcm");
+    const std::string command = tool + " '" + source + "' '" + converted.string() + "' 2>&1";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    const std::string uid = "2.25.4242" + std::to_string(static_cast<int>(syntax));
+    const std::string set = "dcmodify -nb -m '(0008,0018)=" + uid + "' '" + converted.string() + "' 2>&1";
+    ASSERT_EQ(std::system(set.c_str()), 0) << set;
+
+    testing::ChildProcess storescu({"storescu", "-R", propose, "-aet", "SCANNER", "-aec", serverOptions.aeTitle,
+                                    "127.0.0.1", std::to_string(serverOptions.port), converted.string()},
+                                   (root / (name + ".log")).string());
+    ASSERT_TRUE(storescu.waitForExit(std::chrono::seconds(60)));
+    ASSERT_EQ(storescu.state(), "exited with status 0");
+    DcmFileFormat received;
+    const fs::path file = handler.dir() / (uid + ".dcm");
+    ASSERT_TRUE(received.loadFile(file.c_str()).good()) << file;
+    EXPECT_EQ(received.getDataset()->getOriginalXfer(), syntax) << "kept in the syntax it came in";
+    OFString metaSyntax;
+    received.getMetaInfo()->findAndGetOFString(DCM_TransferSyntaxUID, metaSyntax);
+    EXPECT_EQ(std::string(metaSyntax.c_str()), DcmXfer(syntax).getXferID());
+    OFString sop;
+    received.getDataset()->findAndGetOFString(DCM_SOPInstanceUID, sop);
+    EXPECT_EQ(std::string(sop.c_str()), uid);
+    EXPECT_EQ(pixels(received), expected) << "the pixels as sent";
+  }
+  server.stop();
+  EXPECT_TRUE(handler.failures().empty()) << handler.failures().front();
+  EXPECT_TRUE(fs::is_empty(root / "tmp")) << "nothing left behind in the temporary folder";
+  fs::remove_all(root);
+}
 
 size_t mappings() {
   std::ifstream maps("/proc/self/maps");
