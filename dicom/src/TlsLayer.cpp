@@ -55,7 +55,7 @@ std::unique_ptr<DcmTLSTransportLayer> makeTlsLayer(T_ASC_NetworkRole role, const
   std::call_once(once, [] { DcmTLSTransportLayer::initializeOpenSSL(); });
   auto layer = std::make_unique<DcmTLSTransportLayer>(role, nullptr, OFFalse);
   if (!*layer) throw DicomError("TLS: cannot set up an OpenSSL context");
-  check(layer->setTLSProfile(TSP_Profile_BCP195), "the BCP 195 profile is not available");
+  check(layer->setTLSProfile(TSP_Profile_BCP195_ND), "the non-downgrading BCP 195 profile is not available");
   check(layer->activateCipherSuites(), "cannot activate the BCP 195 cipher suites");
   if (!files.certificateFile.empty() || !files.privateKeyFile.empty()) {
     // An encrypted key fails to load with this (empty) password instead of OpenSSL asking

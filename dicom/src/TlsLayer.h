@@ -21,8 +21,9 @@ struct TlsFiles {
 };
 
 /// A TLS layer for `role` (NET_ACCEPTOR: the receiver; NET_REQUESTOR: the sender) with the
-/// BCP 195 profile (TLS 1.2 or later). Throws DicomError, one line naming the file, when a
-/// file cannot be used or the key does not match the certificate.
+/// non-downgrading BCP 195 profile (TLS 1.2 or later, AES-GCM suites only; the plain BCP 195
+/// profile would fall back to TLS 1.0 and 3DES). Throws DicomError, one line naming the
+/// file, when a file cannot be used or the key does not match the certificate.
 std::unique_ptr<DcmTLSTransportLayer> makeTlsLayer(T_ASC_NetworkRole role, const TlsFiles& files);
 
 /// Called when a caller's TLS handshake fails (a plain DICOM association on the TLS port, no

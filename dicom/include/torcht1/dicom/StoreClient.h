@@ -6,7 +6,7 @@
 
 namespace torcht1::dicom {
 
-/// DICOM TLS to a peer (PEM files; the BCP 195 profile).
+/// DICOM TLS to a peer (PEM files; the non-downgrading BCP 195 profile).
 struct ClientTls {
   bool enabled = false;
   std::string caFile;           // CAs the peer's certificate must chain to (always verified)

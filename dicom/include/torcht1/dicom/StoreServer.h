@@ -9,7 +9,7 @@
 
 namespace torcht1::dicom {
 
-/// DICOM TLS for the receiver (PEM files; the BCP 195 profile).
+/// DICOM TLS for the receiver (PEM files; the non-downgrading BCP 195 profile).
 struct ServerTls {
   bool enabled = false;
   std::string certificateFile;
