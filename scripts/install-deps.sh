@@ -7,7 +7,7 @@ packages=(
   # toolchain
   g++ cmake make ccache pkg-config
   # libraries the code links against
-  libtorch-dev libdcmtk-dev libyaml-cpp-dev libboost-dev libcli11-dev libpng-dev
+  libtorch-dev libdcmtk-dev libyaml-cpp-dev libboost-dev libcli11-dev libpng-dev libssl-dev
   nlohmann-json3-dev  # the node's /api/series; the tests read Orthanc's REST API with it
   # Debian's LibTorch calls the generic libblas.so.3; the default (netlib) is ~7x slower than
   # OpenBLAS for the fit's grid search. The OpenMP build shares torch's thread pool.

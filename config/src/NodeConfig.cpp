@@ -1,6 +1,7 @@
 #include "torcht1/config/NodeConfig.h"
 
 #include <algorithm>
+#include <cctype>
 #include <sstream>
 
 #include "torcht1/config/FitConfig.h"
@@ -26,7 +27,62 @@ bool isLoopback(const std::string& bind) {
   return bind == "127.0.0.1" || bind == "localhost" || bind == "::1" || bind.rfind("127.", 0) == 0;
 }
 
-void readNode(YamlSection& s, NodeSettings& n) {
+/// A host name or IP address as `allowed_hosts` takes it: 1 to 253 characters, letters,
+/// digits, '.', '-', ':' (IPv6); no patterns.
+void checkHost(const std::string& value) {
+  if (value.empty() || value.size() > 253) throw std::runtime_error("'" + value + "' must be 1 to 253 characters");
+  for (unsigned char c : value) {
+    if (!std::isalnum(c) && c != '.' && c != '-' && c != ':') {
+      throw std::runtime_error("'" + value + "' is not a host name or IP address");
+    }
+  }
+}
+
+void requireText(const ConfigDocument& document, const YAML::Node& at, const std::string& key, const std::string& value,
+                 const std::string& when) {
+  if (value.empty()) document.fail(at, key, "is required when " + when);
+}
+
+/// A PEM file's path; "" means not set (checked against `enabled` once the section is read).
+void readTlsFile(YamlSection& s, const std::string& name, std::string& out) {
+  s.text(name, [&out](const std::string& v) { out = v; });
+}
+
+void readNodeTls(const YAML::Node& v, const std::string& key, const ConfigDocument& document, NodeTlsSettings& t) {
+  YamlSection s(v, key, document);
+  s.flag("enabled", t.enabled);
+  readTlsFile(s, "certificate", t.certificate);
+  readTlsFile(s, "private_key", t.privateKey);
+  readTlsFile(s, "ca_certificates", t.caCertificates);
+  s.flag("require_peer_certificate", t.requirePeerCertificate);
+  s.read();
+  if (!t.enabled) return;
+  requireText(document, v, key + ".certificate", t.certificate, key + ".enabled is true");
+  requireText(document, v, key + ".private_key", t.privateKey, key + ".enabled is true");
+  if (t.requirePeerCertificate) {
+    requireText(document, v, key + ".ca_certificates", t.caCertificates,
+                key + ".require_peer_certificate is true (the CAs that sign the callers' certificates)");
+  }
+}
+
+void readDestinationTls(const YAML::Node& v, const std::string& key, const ConfigDocument& document,
+                        DestinationTlsSettings& t) {
+  YamlSection s(v, key, document);
+  s.flag("enabled", t.enabled);
+  readTlsFile(s, "ca_certificates", t.caCertificates);
+  readTlsFile(s, "certificate", t.certificate);
+  readTlsFile(s, "private_key", t.privateKey);
+  s.read();
+  if (!t.enabled) return;
+  requireText(document, v, key + ".ca_certificates", t.caCertificates,
+              key + ".enabled is true (the CAs that sign the peer's certificate)");
+  if (t.certificate.empty() != t.privateKey.empty()) {
+    document.fail(v, key + (t.certificate.empty() ? ".certificate" : ".private_key"),
+                  "is required with " + key + (t.certificate.empty() ? ".private_key" : ".certificate"));
+  }
+}
+
+void readNode(YamlSection& s, NodeSettings& n, const ConfigDocument& document) {
   s.text("ae_title", [&](const std::string& v) {
     checkAeTitle(v);
     n.aeTitle = v;
@@ -55,6 +111,20 @@ void readNode(YamlSection& s, NodeSettings& n) {
       n.allowedCallingAes.push_back(ae);
     }
   });
+  s.custom("allowed_hosts", [&](const YAML::Node& v, const std::string& key) {
+    if (!v.IsSequence()) s.fail(v, key, "expected a list of IP addresses or host names, e.g. [10.0.0.7, mr1.example.org]");
+    n.allowedHosts.clear();
+    for (const auto& item : v) {
+      const std::string host = s.scalar<std::string>(item, key, "an IP address or host name");
+      try {
+        checkHost(host);
+      } catch (const std::runtime_error& e) {
+        s.fail(item, key, e.what());
+      }
+      n.allowedHosts.push_back(host);
+    }
+  });
+  s.custom("tls", [&](const YAML::Node& v, const std::string& key) { readNodeTls(v, key, document, n.tls); });
 }
 
 DestinationSettings readDestination(const YAML::Node& v, const std::string& key, const ConfigDocument& document,
@@ -85,6 +155,7 @@ DestinationSettings readDestination(const YAML::Node& v, const std::string& key,
   s.number("max_attempts", d.maxAttempts, 1, 100000);
   s.number("retry_initial_seconds", d.retryInitialSeconds, 0.01, 86400.0);
   s.number("retry_max_seconds", d.retryMaxSeconds, 0.01, 86400.0);
+  s.custom("tls", [&](const YAML::Node& x, const std::string& k) { readDestinationTls(x, k, document, d.tls); });
   s.read();
   for (const auto& [field, value] : {std::pair<const char*, const std::string*>{"name", &d.name},
                                      {"ae_title", &d.aeTitle}, {"host", &d.host}}) {
@@ -104,7 +175,7 @@ Settings fromDocument(const ConfigDocument& document) {
   settings.output = OutputConfig::fromDocument(document);
   if (const YAML::Node node = document.section("node"); node.IsDefined()) {
     YamlSection s(node, "node", document);
-    readNode(s, settings.node);
+    readNode(s, settings.node, document);
     s.read();
   }
   if (const YAML::Node http = document.section("http"); http.IsDefined()) {
@@ -172,6 +243,11 @@ std::string NodeConfig::describe(const Settings& s) {
       << " max_associations=" << s.node.maxAssociations << " allowed_calling_aes="
       << (s.node.allowedCallingAes.empty() ? "(everyone)" : "");
   for (size_t i = 0; i < s.node.allowedCallingAes.size(); ++i) out << (i ? "," : "") << s.node.allowedCallingAes[i];
+  out << " allowed_hosts=" << (s.node.allowedHosts.empty() ? "(everyone)" : "");
+  for (size_t i = 0; i < s.node.allowedHosts.size(); ++i) out << (i ? "," : "") << s.node.allowedHosts[i];
+  out << " tls=" << (!s.node.tls.enabled                      ? "off"
+                     : s.node.tls.requirePeerCertificate ? "on (callers need a certificate)"
+                                                         : "on (any caller)");
   out << "\nhttp: bind=" << s.http.bind << " port=" << s.http.port << " token=" << (s.http.token.empty() ? "none" : "set")
       << "\nseries: idle_seconds=" << s.series.idleSeconds << " use_expected_count=" << (s.series.useExpectedCount ? "true" : "false")
       << "\nfit: device=" << s.fit.device << " solver=" << mapping::toString(s.fit.solver) << " model=" << s.fit.model
@@ -181,7 +257,7 @@ std::string NodeConfig::describe(const Settings& s) {
   if (s.destinations.empty()) out << " none (maps go to output.dir)";
   for (const auto& d : s.destinations) {
     out << "\n  " << d.name << ": " << d.aeTitle << "@" << d.host << ":" << d.port << " as " << d.callingAeTitle
-        << ", up to " << d.maxAttempts << " attempts";
+        << (d.tls.enabled ? " over TLS" : "") << ", up to " << d.maxAttempts << " attempts";
   }
   out << "\n";
   return out.str();

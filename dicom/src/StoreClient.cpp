@@ -9,6 +9,7 @@
 
 #include "torcht1/dicom/DicomError.h"
 #include "torcht1/dicom/DicomInstance.h"
+#include "TlsLayer.h"
 
 namespace torcht1::dicom {
 
@@ -22,6 +23,13 @@ std::string oneLine(std::string text) {
   return text;
 }
 
+/// DcmSCU with its TLS switch reachable (DcmTLSSCU would also own the layer's set-up, which
+/// TlsLayer shares with the receiver).
+class Scu : public DcmSCU {
+ public:
+  using DcmSCU::useSecureConnection;
+};
+
 std::string peerName(const StorePeer& p) {
   return p.calledAeTitle + "@" + p.host + ":" + std::to_string(p.port);
 }
@@ -32,7 +40,16 @@ StoreClient::StoreClient(StorePeer peer) : peer_(std::move(peer)) {}
 
 std::vector<StoreResult> StoreClient::send(const std::vector<std::string>& files) const {
   quietDcmtk();
-  DcmSCU scu;
+  // Declared before the SCU: it outlives the association (DcmSCU does not own it).
+  std::unique_ptr<DcmTLSTransportLayer> tls;
+  if (peer_.tls.enabled) {
+    try {
+      tls = makeTlsLayer(NET_REQUESTOR, {peer_.tls.certificateFile, peer_.tls.privateKeyFile, peer_.tls.caFile, true});
+    } catch (const DicomError& e) {
+      throw DicomError(peerName(peer_) + ": no association (" + e.what() + ")");
+    }
+  }
+  Scu scu;
   scu.setAETitle(peer_.callingAeTitle.c_str());
   scu.setPeerHostName(peer_.host.c_str());
   scu.setPeerPort(static_cast<Uint16>(peer_.port));
@@ -69,6 +86,7 @@ std::vector<StoreResult> StoreClient::send(const std::vector<std::string>& files
     return results;
   }
   OFCondition status = scu.initNetwork();
+  if (status.good() && tls) status = scu.useSecureConnection(tls.get());
   if (status.good()) status = scu.negotiateAssociation();
   if (status.bad()) throw DicomError(peerName(peer_) + ": no association (" + oneLine(status.text()) + ")");
 

@@ -59,6 +59,7 @@ void Dispatcher::run(const config::DestinationSettings& d) {
   peer.calledAeTitle = d.aeTitle;
   peer.callingAeTitle = d.callingAeTitle;
   peer.timeoutSeconds = d.timeoutSeconds;
+  peer.tls = {d.tls.enabled, d.tls.caCertificates, d.tls.certificate, d.tls.privateKey};
   const dicom::StoreClient client(peer);
   while (!stopping_) {
     uint64_t seen;

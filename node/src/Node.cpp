@@ -102,6 +102,9 @@ void Node::start() {
   options.acseTimeoutSeconds = settings_.node.acseTimeoutSeconds;
   options.dimseTimeoutSeconds = settings_.node.dimseTimeoutSeconds;
   options.allowedCallingAes = settings_.node.allowedCallingAes;
+  options.allowedHosts = settings_.node.allowedHosts;
+  const config::NodeTlsSettings& tls = settings_.node.tls;
+  options.tls = {tls.enabled, tls.certificate, tls.privateKey, tls.caCertificates, tls.requirePeerCertificate};
   options.tempDir = spool_.tempDir();
   server_ = std::make_unique<dicom::StoreServer>(options, static_cast<dicom::StoreHandler&>(*this));
   try {
@@ -113,7 +116,7 @@ void Node::start() {
   }
   ready_ = true;
   log_.write("started", {{"ae_title", settings_.node.aeTitle}, {"port", std::to_string(settings_.node.port)},
-                         {"device", pipeline_->device()}, {"spool", spool_.root()},
+                         {"tls", tls.enabled ? "on" : "off"}, {"device", pipeline_->device()}, {"spool", spool_.root()},
                          {"http", settings_.http.bind + ":" + std::to_string(httpPort())},
                          {"destinations", std::to_string(settings_.destinations.size())},
                          {"output", settings_.destinations.empty() ? settings_.output.dir : "outbox"}});
@@ -252,7 +255,7 @@ void Node::storeFailed(const std::string& callingAe, const std::string& what, co
 
 void Node::associationRejected(const std::string& callingAe, const std::string& calledAe, const std::string& peer,
                                const std::string& reason) {
-  metrics_.counter("torcht1_associations_rejected_total", "Associations refused (AE titles)").inc();
+  metrics_.counter("torcht1_associations_rejected_total", "Associations refused (AE titles, hosts, TLS handshakes, busy)").inc();
   log_.write("association_rejected", {{"from", callingAe}, {"called", calledAe}, {"peer", peer}, {"reason", reason}});
 }
 
@@ -260,7 +263,7 @@ void Node::registerMetrics() {
   // Every family exists from the start, so dashboards see zeros rather than gaps.
   metrics_.counter("torcht1_instances_received_total", "Instances received and spooled");
   metrics_.counter("torcht1_instances_refused_total", "Instances answered with a failure status or lost mid-transfer");
-  metrics_.counter("torcht1_associations_rejected_total", "Associations refused (AE titles)");
+  metrics_.counter("torcht1_associations_rejected_total", "Associations refused (AE titles, hosts, TLS handshakes, busy)");
   metrics_.counter("torcht1_series_completed_total", "Series found complete (idle wait or expected count)");
   for (const char* outcome : {"fitted", "unchanged", "not_t1", "failed"}) {
     metrics_.counter("torcht1_series_total", kSeriesHelp, {{"outcome", outcome}});

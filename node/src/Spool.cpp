@@ -51,12 +51,15 @@ Spool::Committed Spool::commit(const dicom::ReceivedInstance& instance) {
   const fs::path dir = seriesDir(c.key);
   const bool newSeries = !fs::exists(dir);
   makeDirectory(dir);
-  if (newSeries) {
-    if (!syncPath((fs::path(root_) / "series").string())) throw NodeError("cannot sync " + root_ + "/series");
+  if (newSeries && !syncPath((fs::path(root_) / "series").string())) throw NodeError("cannot sync " + root_ + "/series");
+  // Also when the folder is there without its state: the first instance's state could not
+  // be written (a full disk) or the node died in between; otherwise the series would never
+  // get one and be known by its folder name.
+  if (!fs::exists(dir / kStateFile)) {
     SeriesState state;
     state.seriesUid = instance.seriesInstanceUid;
     state.description = instance.seriesDescription;
-    if (!fs::exists(dir / kStateFile)) writeState(c.key, state);
+    writeState(c.key, state);
   }
   c.file = (dir / (safeName(instance.sopInstanceUid) + ".dcm")).string();
   c.duplicate = fs::exists(c.file);

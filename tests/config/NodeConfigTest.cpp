@@ -36,6 +36,9 @@ TEST(NodeConfig, DocumentedExampleIsValidAndHoldsTheDefaults) {
   EXPECT_EQ(s.node.maxAssociations, d.node.maxAssociations);
   EXPECT_EQ(s.node.maxPendingSeries, d.node.maxPendingSeries);
   EXPECT_EQ(s.node.retentionHours, d.node.retentionHours);
+  EXPECT_EQ(s.node.allowedHosts, d.node.allowedHosts);
+  EXPECT_EQ(s.node.tls.enabled, d.node.tls.enabled);
+  EXPECT_EQ(s.node.tls.requirePeerCertificate, d.node.tls.requirePeerCertificate);
   EXPECT_EQ(s.http.port, d.http.port);
   EXPECT_EQ(s.series.idleSeconds, d.series.idleSeconds);
   EXPECT_EQ(s.output.dir, d.output.dir);
@@ -120,6 +123,72 @@ TEST(NodeConfig, ErrorsNameKeyValueAndLine) {
   EXPECT_NE(errorOf("http: {bind: 0.0.0.0}\n").find("http.bind: '0.0.0.0' is reachable from other hosts: set http.token"),
             std::string::npos);
   EXPECT_EQ(errorOf("http: {bind: 0.0.0.0, token: s3cret}\n"), "no error");
+}
+
+TEST(NodeConfig, AllowedHostsAndTls) {
+  const config::Settings defaults;
+  EXPECT_TRUE(defaults.node.allowedHosts.empty()) << "everyone by default";
+  EXPECT_FALSE(defaults.node.tls.enabled);
+  EXPECT_TRUE(defaults.node.tls.requirePeerCertificate);
+  const auto s = config::NodeConfig::fromYaml(
+      "node:\n"
+      "  allowed_hosts: [10.0.0.7, mr1.example.org, '::1']\n"
+      "  tls: {enabled: true, certificate: /etc/t1/node.pem, private_key: /etc/t1/node.key,\n"
+      "        ca_certificates: /etc/t1/ca.pem}\n"
+      "destinations:\n"
+      "  - {name: pacs, ae_title: PACS, host: pacs, port: 2762,\n"
+      "     tls: {enabled: true, ca_certificates: /etc/t1/pacs-ca.pem, certificate: /etc/t1/c.pem, private_key: /etc/t1/c.key}}\n"
+      "  - {name: plain, ae_title: PACS, host: pacs, port: 104}\n",
+      "x");
+  EXPECT_EQ(s.node.allowedHosts, (std::vector<std::string>{"10.0.0.7", "mr1.example.org", "::1"}));
+  EXPECT_TRUE(s.node.tls.enabled);
+  EXPECT_EQ(s.node.tls.certificate, "/etc/t1/node.pem");
+  EXPECT_EQ(s.node.tls.privateKey, "/etc/t1/node.key");
+  EXPECT_EQ(s.node.tls.caCertificates, "/etc/t1/ca.pem");
+  EXPECT_TRUE(s.node.tls.requirePeerCertificate);
+  ASSERT_EQ(s.destinations.size(), 2u);
+  EXPECT_TRUE(s.destinations[0].tls.enabled);
+  EXPECT_EQ(s.destinations[0].tls.caCertificates, "/etc/t1/pacs-ca.pem");
+  EXPECT_EQ(s.destinations[0].tls.certificate, "/etc/t1/c.pem");
+  EXPECT_EQ(s.destinations[0].tls.privateKey, "/etc/t1/c.key");
+  EXPECT_FALSE(s.destinations[1].tls.enabled);
+
+  // Callers without certificates: no CA needed. From the environment too.
+  const auto anonymous = config::NodeConfig::fromYaml(
+      "", "x",
+      Env{{"TORCHT1_NODE__TLS", "{enabled: true, certificate: a.pem, private_key: a.key, require_peer_certificate: false}"},
+          {"TORCHT1_NODE__ALLOWED_HOSTS", "[scanner]"}});
+  EXPECT_TRUE(anonymous.node.tls.enabled);
+  EXPECT_FALSE(anonymous.node.tls.requirePeerCertificate);
+  EXPECT_EQ(anonymous.node.allowedHosts, (std::vector<std::string>{"scanner"}));
+
+  EXPECT_NE(errorOf("node:\n  allowed_hosts: 10.0.0.7\n").find("node.yaml:2:18: node.allowed_hosts: expected a list"),
+            std::string::npos)
+      << errorOf("node:\n  allowed_hosts: 10.0.0.7\n");
+  EXPECT_NE(errorOf("node: {allowed_hosts: ['10.0.0.0/8']}\n").find("node.allowed_hosts: '10.0.0.0/8' is not a host name or IP address"),
+            std::string::npos)
+      << errorOf("node: {allowed_hosts: ['10.0.0.0/8']}\n");
+  EXPECT_NE(errorOf("node:\n  tls: {enabled: true, private_key: k.pem, ca_certificates: ca.pem}\n")
+                .find("node.yaml:2:8: node.tls.certificate: is required when node.tls.enabled is true"),
+            std::string::npos)
+      << errorOf("node:\n  tls: {enabled: true, private_key: k.pem, ca_certificates: ca.pem}\n");
+  EXPECT_NE(errorOf("node: {tls: {enabled: true, certificate: c.pem, private_key: k.pem}}\n")
+                .find("node.tls.ca_certificates: is required when node.tls.require_peer_certificate is true"),
+            std::string::npos);
+  EXPECT_NE(errorOf("node: {tls: {enabled: yes please}}\n").find("node.tls.enabled: 'yes please' is not true or false"),
+            std::string::npos)
+      << errorOf("node: {tls: {enabled: yes please}}\n");
+  EXPECT_NE(errorOf("node: {tls: {enable: true}}\n").find("node.tls.enable: unknown key"), std::string::npos);
+  EXPECT_NE(errorOf("destinations:\n  - {name: p, ae_title: X, host: h, port: 1, tls: {enabled: true}}\n")
+                .find("destinations.0.tls.ca_certificates: is required when destinations.0.tls.enabled is true"),
+            std::string::npos)
+      << errorOf("destinations:\n  - {name: p, ae_title: X, host: h, port: 1, tls: {enabled: true}}\n");
+  EXPECT_NE(errorOf("destinations:\n  - {name: p, ae_title: X, host: h, port: 1, tls: {enabled: true, ca_certificates: ca.pem, "
+                    "certificate: c.pem}}\n")
+                .find("destinations.0.tls.private_key: is required with destinations.0.tls.certificate"),
+            std::string::npos);
+  // Disabled: the files are not needed (a prepared but switched-off section).
+  EXPECT_EQ(errorOf("node: {tls: {enabled: false, certificate: c.pem}}\n"), "no error");
 }
 
 TEST(NodeConfig, EnvironmentErrorsNameTheVariable) {

@@ -47,6 +47,16 @@ TEST_F(SpoolTest, CommitMovesTheInstanceIntoItsSeriesFolder) {
   EXPECT_EQ(spool.readState("1.2.3").seriesUid, "1.2.3");
 }
 
+TEST_F(SpoolTest, ASeriesFolderLeftWithoutItsStateGetsOneWithTheNextInstance) {
+  // The first instance's state was not written (disk full, or the node died in between).
+  node::Spool spool(root_.string());
+  const std::string uid = "1.2.3.not_a_plain_uid";  // its folder is x<hash>: the state names it
+  fs::create_directories(root_ / "series" / node::Spool::safeName(uid));
+  const auto c = spool.commit(incoming(spool, uid, "1.2.3.4"));
+  EXPECT_EQ(spool.readState(c.key).seriesUid, uid);
+  EXPECT_EQ(spool.readState(c.key).description, "MOLLI");
+}
+
 TEST_F(SpoolTest, ResentInstanceReplacesTheFileAndIsFlagged) {
   node::Spool spool(root_.string());
   spool.commit(incoming(spool, "1.2.3", "1.2.3.4", "first"));

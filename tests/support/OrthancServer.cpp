@@ -64,10 +64,13 @@ OrthancServer::~OrthancServer() {
   }
 }
 
-bool OrthancServer::start() {
-  dicomPort_ = freePort();
-  httpPort_ = freePort();
-  for (int i = 0; i < 10 && httpPort_ == dicomPort_; ++i) httpPort_ = freePort();
+bool OrthancServer::start(bool newPorts) {
+  if (newPorts) {
+    dicomPort_ = freePort();
+    httpPort_ = freePort();
+    for (int i = 0; i < 10 && httpPort_ == dicomPort_; ++i) httpPort_ = freePort();
+  }
+  ready_ = false;
   std::error_code ignored;
   fs::remove(dir_ / "orthanc.log", ignored);
   nlohmann::json config = {
@@ -123,6 +126,16 @@ bool OrthancServer::start() {
   startError_ = "Orthanc (" + options_.executable + ", package orthanc) " + process_->state() +
                 " before answering GET /system";
   return false;
+}
+
+void OrthancServer::stop() {
+  if (process_) process_->stop(std::chrono::seconds(10));
+  ready_ = false;
+}
+
+bool OrthancServer::restart() {
+  stop();
+  return start(false);
 }
 
 bool OrthancServer::running() { return ready_ && process_ && process_->running(); }

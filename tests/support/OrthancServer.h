@@ -40,6 +40,12 @@ class OrthancServer {
 
   /// Answered GET /system and has not exited since.
   bool running();
+  /// Stops it (SIGTERM, then SIGKILL after 10 s), as a PACS going down: its storage, index
+  /// and ports are kept for restart().
+  void stop();
+  /// Starts it again on the same ports with the same storage; true once GET /system answers
+  /// (else see startError()).
+  bool restart();
   /// Why it is not running, with the tail of its log; empty while it runs.
   std::string startError();
   /// How long the start took until /system answered.
@@ -69,7 +75,7 @@ class OrthancServer {
   std::string logTail(size_t lines = 30) const;
 
  private:
-  bool start();
+  bool start(bool newPorts = true);
 
   OrthancOptions options_;
   std::filesystem::path dir_;

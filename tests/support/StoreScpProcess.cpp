@@ -29,7 +29,8 @@ bool accepting(int port) {
 
 }  // namespace
 
-StoreScpProcess::StoreScpProcess(std::filesystem::path dir, std::string aeTitle, Mode mode, int port)
+StoreScpProcess::StoreScpProcess(std::filesystem::path dir, std::string aeTitle, Mode mode, int port,
+                                 std::vector<std::string> options)
     : dir_(std::move(dir)), aeTitle_(std::move(aeTitle)) {
   std::filesystem::create_directories(dir_);
   // The free port may be taken before storescp binds it: then storescp exits and another
@@ -39,6 +40,7 @@ StoreScpProcess::StoreScpProcess(std::filesystem::path dir, std::string aeTitle,
     ready_ = false;
     std::vector<std::string> arguments = {"storescp", "-aet", aeTitle_, "-od", dir_.string()};
     if (mode == Mode::RefuseAssociation) arguments.push_back("--refuse");
+    arguments.insert(arguments.end(), options.begin(), options.end());
     arguments.push_back(std::to_string(port_));
     process_ = std::make_unique<ChildProcess>(arguments);
     for (int i = 0; i < 100 && process_->running() && !ready_; ++i) {

@@ -21,8 +21,9 @@ class StoreScpProcess {
     RefuseAssociation,  // --refuse: answers every association request with A-ASSOCIATE-RJ
   };
 
+  /// `options` go to storescp before the port, e.g. {"+tls", KEY, CERT, "+cf", CA}.
   explicit StoreScpProcess(std::filesystem::path dir, std::string aeTitle = "PACS", Mode mode = Mode::Accept,
-                           int port = 0);
+                           int port = 0, std::vector<std::string> options = {});
   ~StoreScpProcess();
   StoreScpProcess(const StoreScpProcess&) = delete;
   StoreScpProcess& operator=(const StoreScpProcess&) = delete;

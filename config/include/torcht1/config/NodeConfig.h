@@ -11,6 +11,25 @@
 
 namespace torcht1::config {
 
+/// `node.tls:` DICOM TLS for receiving (PEM files).
+struct NodeTlsSettings {
+  bool enabled = false;
+  std::string certificate;     // the node's certificate
+  std::string privateKey;      // its private key (unencrypted PEM)
+  std::string caCertificates;  // PEM file of the CAs whose certificates callers may present
+  /// Callers must present a certificate signed by one of ca_certificates; false: any caller
+  /// may connect (the channel is encrypted, the caller not authenticated).
+  bool requirePeerCertificate = true;
+};
+
+/// A destination's `tls:` DICOM TLS for sending (PEM files).
+struct DestinationTlsSettings {
+  bool enabled = false;
+  std::string caCertificates;  // PEM file of the CAs the peer's certificate must chain to (required)
+  std::string certificate;     // the node's client certificate, when the peer asks for one
+  std::string privateKey;
+};
+
 /// `node:` the DICOM receiver and its spool.
 struct NodeSettings {
   std::string aeTitle = "TORCHT1";
@@ -27,6 +46,9 @@ struct NodeSettings {
   double retentionHours = 24;
   /// Calling AE titles allowed to associate; empty: everyone.
   std::vector<std::string> allowedCallingAes;
+  /// Hosts (IP addresses or names, resolved at start) allowed to associate; empty: everyone.
+  std::vector<std::string> allowedHosts;
+  NodeTlsSettings tls;
 };
 
 /// `http:` status page, health, metrics and API.
@@ -56,6 +78,7 @@ struct DestinationSettings {
   int maxAttempts = 10;
   double retryInitialSeconds = 2;
   double retryMaxSeconds = 300;
+  DestinationTlsSettings tls;
 };
 
 /// The whole node configuration.

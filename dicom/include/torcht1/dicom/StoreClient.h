@@ -6,6 +6,14 @@
 
 namespace torcht1::dicom {
 
+/// DICOM TLS to a peer (PEM files; the non-downgrading BCP 195 profile).
+struct ClientTls {
+  bool enabled = false;
+  std::string caFile;           // CAs the peer's certificate must chain to (always verified)
+  std::string certificateFile;  // our certificate, when the peer asks for one (else empty) ...
+  std::string privateKeyFile;   // ... and its key, not encrypted
+};
+
 /// A C-STORE peer: where to send and as whom.
 struct StorePeer {
   std::string host = "127.0.0.1";
@@ -13,6 +21,7 @@ struct StorePeer {
   std::string calledAeTitle = "ANY-SCP";
   std::string callingAeTitle = "TORCHT1";
   int timeoutSeconds = 30;
+  ClientTls tls;
 };
 
 /// Outcome of one instance.
@@ -30,7 +39,8 @@ class StoreClient {
  public:
   explicit StoreClient(StorePeer peer);
 
-  /// Throws DicomError when no association can be made; otherwise one result per file.
+  /// Throws DicomError when no association can be made (with TLS: also when a TLS file
+  /// cannot be used or the handshake fails); otherwise one result per file.
   std::vector<StoreResult> send(const std::vector<std::string>& files) const;
 
  private:

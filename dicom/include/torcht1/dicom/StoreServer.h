@@ -9,6 +9,16 @@
 
 namespace torcht1::dicom {
 
+/// DICOM TLS for the receiver (PEM files; the non-downgrading BCP 195 profile).
+struct ServerTls {
+  bool enabled = false;
+  std::string certificateFile;
+  std::string privateKeyFile;  // not encrypted
+  std::string caFile;          // CAs that sign the callers' certificates
+  /// Callers must present a certificate that chains to caFile; false: not asked for.
+  bool requirePeerCertificate = true;
+};
+
 struct StoreServerOptions {
   std::string aeTitle = "TORCHT1";
   int port = 11112;
@@ -20,11 +30,16 @@ struct StoreServerOptions {
   bool checkCalledAeTitle = true;
   /// Calling AE titles allowed; empty: everyone.
   std::vector<std::string> allowedCallingAes;
+  /// Hosts (IP addresses or names, resolved once at start()) allowed to connect; empty:
+  /// everyone. Others are rejected (permanent, service user, no reason given: DICOM has no
+  /// reason for a host) before their AE titles are looked at.
+  std::vector<std::string> allowedHosts;
+  ServerTls tls;
   /// Where received instances are written (and fsync'd) before the handler takes them.
   std::string tempDir;
 };
 
-class StorePool;
+class StoreWorker;
 
 /// What the node does with what the server receives. Called from association threads.
 class StoreHandler {
@@ -44,7 +59,7 @@ class StoreHandler {
 
 /// The DICOM receiver: C-ECHO and C-STORE of MR, Enhanced MR (and the map objects we write,
 /// when PACS forwards them back) in uncompressed, deflated and lossless compressed transfer
-/// syntaxes, on a pool of association threads (DCMTK DcmSCPPool). Every instance is written
+/// syntaxes, one thread per association (DCMTK DcmThreadSCP). Every instance is written
 /// to disk and fsync'd before the handler sees it; the success response goes out only when
 /// the handler has taken it. A dropped association leaves no file behind.
 class StoreServer {
@@ -52,14 +67,14 @@ class StoreServer {
   StoreServer(StoreServerOptions options, StoreHandler& handler);
   ~StoreServer();
 
-  /// Starts listening on its own thread; throws DicomError (one line naming the port) when
-  /// the port cannot be bound.
+  /// Starts listening on its own thread; throws DicomError (one line) when the port cannot
+  /// be bound, an allowed host does not resolve, or a TLS file cannot be used.
   void start();
   /// Stops accepting, lets running associations finish (within the DIMSE timeout), returns.
   void stop();
 
  private:
-  friend class StorePool;
+  friend class StoreWorker;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
