@@ -312,7 +312,7 @@ TEST_F(NodeSecurityTest, TlsInFromStorescuAndOutToStorescp) {
               std::string::npos)
         << reason << "\n" << log;
   }
-  EXPECT_NE(log.find("event=sent job=" + study_.seriesInstanceUid + "-v1 destination=pacs"), std::string::npos) << log;
+  EXPECT_NE(log.find("event=sent series=" + study_.seriesInstanceUid + " job=" + study_.seriesInstanceUid + "-v1 destination=pacs"), std::string::npos) << log;
   EXPECT_EQ(log.find("event=send_retry"), std::string::npos) << log;
   // Only what came over TLS from the scanner was received.
   size_t received = 0;
