@@ -6,6 +6,8 @@
 #include <set>
 #include <sstream>
 
+#include "torcht1/dicom/InputLimits.h"
+
 namespace torcht1::dicom {
 
 namespace {
@@ -20,6 +22,10 @@ std::vector<std::string> imageTypeValues(const std::string& imageType) {
   while (std::getline(in, v, '\\')) values.push_back(v);
   return values;
 }
+
+/// What the T1 pattern is matched against: a description is VR LO (64 characters), and
+/// libstdc++'s regex recurses per character, so a hostile one is cut first.
+std::string forMatching(const std::string& text) { return text.substr(0, 256); }
 
 std::string formatMs(double v) {
   std::ostringstream out;
@@ -71,8 +77,13 @@ SeriesAssembler::Result SeriesAssembler::assemble(const std::vector<DicomInstanc
       } else if (std::find(type.begin(), type.end(), "P") != type.end() ||
                  std::find(type.begin(), type.end(), "PHASE") != type.end()) {
         problem = "phase images (ImageType " + d->imageType + "); magnitude images are needed";
+      } else if (!d->problem.empty()) {
+        problem = d->name() + ": " + d->problem;
       } else if (!d->hasPixelData) {
         problem = d->name() + " has no pixel data";
+      } else if (d->rows < 1 || d->cols < 1 || d->rows > InputLimits::kMaxMatrix || d->cols > InputLimits::kMaxMatrix) {
+        problem = d->name() + ": Rows x Columns " + std::to_string(d->rows) + " x " + std::to_string(d->cols) +
+                  " is not an MR image (1 to " + std::to_string(InputLimits::kMaxMatrix) + " each)";
       } else if (!d->hasGeometry) {
         problem = d->name() + " has no image position, orientation or pixel spacing";
       } else if (d->rows != first.rows || d->cols != first.cols) {
@@ -86,9 +97,16 @@ SeriesAssembler::Result SeriesAssembler::assemble(const std::vector<DicomInstanc
       if (!problem.empty()) break;
     }
     if (problem.empty() && !selection_.descriptionPattern.empty() &&
-        !std::regex_search(first.seriesDescription, pattern_) && !std::regex_search(first.protocolName, pattern_)) {
+        !std::regex_search(forMatching(first.seriesDescription), pattern_) &&
+        !std::regex_search(forMatching(first.protocolName), pattern_)) {
       problem = "description '" + first.seriesDescription + "' / protocol '" + first.protocolName +
                 "' does not match the T1 pattern '" + selection_.descriptionPattern + "'";
+    }
+    const int64_t pixels = static_cast<int64_t>(list.size()) * first.rows * first.cols;
+    if (problem.empty() && pixels > InputLimits::kMaxSeriesPixels) {
+      problem = std::to_string(list.size()) + " images of " + std::to_string(first.rows) + " x " +
+                std::to_string(first.cols) + " are more than " + std::to_string(InputLimits::kMaxSeriesPixels) +
+                " pixels for one fit";
     }
     if (!problem.empty()) {
       reject(problem);
@@ -119,11 +137,19 @@ SeriesAssembler::Result SeriesAssembler::assemble(const std::vector<DicomInstanc
     }
     for (size_t s = 0; s < series.slices.size() && problem.empty(); ++s) {
       auto& images = series.slices[s].images;
+      if (images.size() > static_cast<size_t>(InputLimits::kMaxInversionTimes)) {
+        problem = "slice " + std::to_string(s + 1) + " has " + std::to_string(images.size()) + " images; at most " +
+                  std::to_string(InputLimits::kMaxInversionTimes) + " inversion times are fitted";
+        break;
+      }
       std::sort(images.begin(), images.end(),
                 [](const DicomInstance& a, const DicomInstance& b) { return *a.inversionTime < *b.inversionTime; });
       for (size_t i = 1; i < images.size(); ++i) {
-        if (std::abs(*images[i].inversionTime - *images[i - 1].inversionTime) < 1e-6) {
-          problem = "slice " + std::to_string(s + 1) + " has two images at TI " + formatMs(*images[i].inversionTime) + " ms";
+        // The fit takes the times as floats: what a float cannot tell apart is one time.
+        const double a = *images[i - 1].inversionTime, b = *images[i].inversionTime;
+        if (b - a < 1e-3 || static_cast<float>(a) == static_cast<float>(b)) {
+          problem = "slice " + std::to_string(s + 1) + " has two images at TI " + formatMs(b) + " ms (" +
+                    images[i - 1].name() + ", " + images[i].name() + ")";
           break;
         }
       }
