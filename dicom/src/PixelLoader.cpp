@@ -71,7 +71,17 @@ std::vector<float> PixelLoader::load(const DicomInstance& instance) const {
   // Stored values, unpacked and sign-extended by DCMTK; the rescale is applied here in
   // double precision (DCMTK's own modality transform rounds to integers).
   const unsigned long frame = instance.frame > 0 ? static_cast<unsigned long>(instance.frame - 1) : 0;
-  DicomImage image(&format, ds.getOriginalXfer(), CIF_IgnoreModalityTransformation, frame, 1);
+  // A compressed object is decompressed as a whole, once, while it is the file in memory:
+  // DicomImage on the JPEG-LS original decodes the first frame asked for, and every later
+  // frame of the same dataset failed with "Missing attribute".
+  E_TransferSyntax syntax = ds.getOriginalXfer();
+  if (DcmXfer(syntax).isEncapsulated()) {
+    if (ds.chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad() || !ds.canWriteXfer(EXS_LittleEndianExplicit)) {
+      throw DicomError(instance.name() + ": cannot decompress the pixel data (" + DcmXfer(syntax).getXferName() + ")");
+    }
+    syntax = EXS_LittleEndianExplicit;
+  }
+  DicomImage image(&format, syntax, CIF_IgnoreModalityTransformation, frame, 1);
   if (image.getStatus() != EIS_Normal) {
     throw DicomError(instance.name() + ": cannot decode pixels (" + DicomImage::getString(image.getStatus()) + ")");
   }
