@@ -44,7 +44,10 @@ ConfigDocument::ConfigDocument(const std::string& text, std::string source) : so
 ConfigDocument ConfigDocument::fromFile(const std::string& path) { return ConfigDocument(readConfigFile(path), path); }
 
 void ConfigDocument::applyEnvironment(const std::map<std::string, std::string>& environment) {
-  for (const auto& [name, value] : environment) {
+  for (const auto& entry : environment) {
+    // Not a structured binding: the lambdas below capture the name (C++17 clang refuses).
+    const std::string& name = entry.first;
+    const std::string& value = entry.second;
     if (name.rfind(kPrefix, 0) != 0 || name == "TORCHT1_CONFIG") continue;
     std::vector<std::string> parts;
     std::string rest = name.substr(sizeof kPrefix - 1);
