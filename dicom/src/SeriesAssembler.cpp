@@ -27,6 +27,15 @@ std::vector<std::string> imageTypeValues(const std::string& imageType) {
 /// libstdc++'s regex recurses per character, so a hostile one is cut first.
 std::string forMatching(const std::string& text) { return text.substr(0, 256); }
 
+/// A reason is one line: it quotes what the files say (a modality, an image type, a
+/// description), and a hostile file can put line breaks there.
+std::string oneLine(std::string text) {
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return text;
+}
+
 std::string formatMs(double v) {
   std::ostringstream out;
   out << v;
@@ -59,7 +68,7 @@ SeriesAssembler::Result SeriesAssembler::assemble(const std::vector<DicomInstanc
     const auto& list = bySeries[uid];
     const DicomInstance& first = *list.front();
     auto reject = [&](const std::string& reason) {
-      result.rejected.push_back({uid, first.seriesDescription, reason});
+      result.rejected.push_back({uid, first.seriesDescription, oneLine(reason)});
     };
 
     std::string problem;

@@ -235,5 +235,14 @@ TEST_F(HostileInputTest, ASeriesTooLargeForOneFitIsRefusedBeforeItsPixelsAreRead
   EXPECT_EQ(result.rejected[0].reason, "9 images of 4096 x 4096 are more than 134217728 pixels for one fit");
 }
 
+TEST_F(HostileInputTest, AReasonQuotingWhatAFileSaysIsOneLine) {
+  // Found by torcht1_dicom_fuzzer: Modality "\nR" made a reason of two lines.
+  auto instance = dicom::DicomInstanceReader().read(series_.at(0)).at(0);
+  instance.modality = "\nR";
+  const auto result = dicom::SeriesAssembler(dicom::SeriesSelection{}).assemble({instance});
+  ASSERT_EQ(result.rejected.size(), 1u);
+  EXPECT_EQ(result.rejected[0].reason, "not MR (modality '?R')");
+}
+
 }  // namespace
 }  // namespace torcht1
