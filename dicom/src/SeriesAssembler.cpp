@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "torcht1/dicom/DicomError.h"
 #include "torcht1/dicom/InputLimits.h"
 
 namespace torcht1::dicom {
@@ -50,8 +51,34 @@ std::vector<double> MolliSlice::inversionTimes() const {
   return t;
 }
 
+std::string descriptionPatternProblem(const std::string& pattern) {
+  if (pattern.size() > 256) return "is longer than 256 characters";
+  size_t digits = 0;
+  for (char c : pattern) {
+    digits = (c >= '0' && c <= '9') ? digits + 1 : 0;
+    if (digits > 6) return "has a number of more than 6 digits";
+  }
+  try {
+    std::regex check(pattern, std::regex::icase | std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    return std::string("is not a valid regular expression (") + e.what() + ")";
+  }
+  return "";
+}
+
+namespace {
+
+std::regex compiledPattern(const std::string& pattern) {
+  if (const std::string problem = descriptionPatternProblem(pattern); !problem.empty()) {
+    throw DicomError("description pattern '" + oneLine(pattern) + "' " + problem);
+  }
+  return std::regex(pattern, std::regex::icase | std::regex::ECMAScript);
+}
+
+}  // namespace
+
 SeriesAssembler::SeriesAssembler(SeriesSelection selection)
-    : selection_(std::move(selection)), pattern_(selection_.descriptionPattern, std::regex::icase | std::regex::ECMAScript) {}
+    : selection_(std::move(selection)), pattern_(compiledPattern(selection_.descriptionPattern)) {}
 
 SeriesAssembler::Result SeriesAssembler::assemble(const std::vector<DicomInstance>& instances) const {
   // Series in the order first seen.

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "torcht1/config/NodeConfig.h"
+#include "torcht1/dicom/DicomError.h"
+#include "torcht1/dicom/SeriesAssembler.h"
 
 namespace torcht1 {
 namespace {
@@ -32,6 +34,17 @@ TEST(HostileConfig, ErrorsAreOneLineWhateverTheValuesHold) {
   const std::string variable = errorOf("", {{"TORCHT1_NODE\n__PORT", "1"}});
   EXPECT_EQ(variable.find('\n'), std::string::npos) << variable;
   EXPECT_NE(variable.find("TORCHT1_NODE\\n__PORT"), std::string::npos) << variable;
+}
+
+TEST(HostileConfig, DescriptionPatternsAreCheckedBeforeStdRegexSeesThem) {
+  // A 19-digit repetition count overflowed a long inside libstdc++'s regex compiler
+  // (undefined behaviour, found by UBSan in torcht1_config_fuzzer).
+  EXPECT_EQ(errorOf("input:\n  description_pattern: 'a{1111111111111111111}'\n"),
+            "node.yaml:2:24: input.description_pattern: 'a{1111111111111111111}' has a number of more than 6 digits");
+  EXPECT_EQ(errorOf("input:\n  description_pattern: '" + std::string(300, 'a') + "'\n"),
+            "node.yaml:2:24: input.description_pattern: '" + std::string(300, 'a') + "' is longer than 256 characters");
+  EXPECT_EQ(errorOf("input:\n  description_pattern: 'molli|t1{2,10}'\n"), "no error");
+  EXPECT_THROW(dicom::SeriesAssembler(dicom::SeriesSelection{"x{99999999}", 5, 0.5}), dicom::DicomError);
 }
 
 }  // namespace
