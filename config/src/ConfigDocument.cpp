@@ -44,7 +44,10 @@ ConfigDocument::ConfigDocument(const std::string& text, std::string source) : so
 ConfigDocument ConfigDocument::fromFile(const std::string& path) { return ConfigDocument(readConfigFile(path), path); }
 
 void ConfigDocument::applyEnvironment(const std::map<std::string, std::string>& environment) {
-  for (const auto& [name, value] : environment) {
+  for (const auto& entry : environment) {
+    // Not a structured binding: the lambdas below capture the name (C++17 clang refuses).
+    const std::string& name = entry.first;
+    const std::string& value = entry.second;
     if (name.rfind(kPrefix, 0) != 0 || name == "TORCHT1_CONFIG") continue;
     std::vector<std::string> parts;
     std::string rest = name.substr(sizeof kPrefix - 1);
@@ -109,13 +112,20 @@ YAML::Node ConfigDocument::section(const std::string& name) const {
 
 void ConfigDocument::checkSections(const std::vector<std::string>& known) const {
   for (const auto& entry : root_) {
-    const std::string name = entry.first.as<std::string>();
+    const std::string name = keyName(entry.first, "");
     if (std::find(known.begin(), known.end(), name) == known.end()) {
       std::string list;
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
       fail(entry.first, name, "unknown section (known: " + list + ")");
     }
   }
+}
+
+std::string ConfigDocument::keyName(const YAML::Node& key, const std::string& parent) const {
+  // A list or mapping as a key ("{[a]: 1}") is valid YAML; yaml-cpp throws its own
+  // exception when it is read as a string.
+  if (!key.IsScalar()) fail(key, parent.empty() ? "(section)" : parent, "a key must be a name, not a list or mapping");
+  return key.Scalar();
 }
 
 void ConfigDocument::fail(const YAML::Node& at, const std::string& key, const std::string& message) const {

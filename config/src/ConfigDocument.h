@@ -28,6 +28,8 @@ class ConfigDocument {
   void checkSections(const std::vector<std::string>& known) const;
 
   const std::string& source() const { return source_; }
+  /// The name of a mapping key; ConfigError under `parent` when the key is not a scalar.
+  std::string keyName(const YAML::Node& key, const std::string& parent) const;
   /// Throws ConfigError for `key`: "file:line:col: key: message", or, for a value set by an
   /// environment variable, "environment variable NAME: key: message".
   [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& message) const;

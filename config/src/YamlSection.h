@@ -83,7 +83,7 @@ class YamlSection {
 
   void read() {
     for (const auto& entry : node_) {
-      const std::string name = entry.first.as<std::string>();
+      const std::string name = document_.keyName(entry.first, path_);
       auto it = readers_.find(name);
       if (it == readers_.end()) {
         std::string known;

@@ -1,5 +1,6 @@
 #include "torcht1/dicom/PixelLoader.h"
 
+#include <cmath>
 #include <filesystem>
 #include <mutex>
 
@@ -11,6 +12,7 @@
 #include <dcmtk/dcmjpls/djdecode.h>
 
 #include "torcht1/dicom/DicomError.h"
+#include "PixelDataCheck.h"
 
 namespace fs = std::filesystem;
 
@@ -57,12 +59,31 @@ std::vector<float> PixelLoader::load(const DicomInstance& instance) const {
   }
   DcmFileFormat& format = last_->format;
   DcmDataset& ds = *format.getDataset();
+  // DCMTK's image module allocates what the header declares: the header is checked against
+  // the pixel data (and InputLimits) first, whatever the reader found before.
+  PixelLayout layout;
+  if (const std::string problem = pixelDataProblem(ds, layout); !problem.empty()) {
+    throw DicomError(instance.name() + ": " + problem);
+  }
+  if (instance.frame > layout.frames) {
+    throw DicomError(instance.name() + ": the object has " + std::to_string(layout.frames) + " frames");
+  }
   // Stored values, unpacked and sign-extended by DCMTK; the rescale is applied here in
   // double precision (DCMTK's own modality transform rounds to integers).
   const unsigned long frame = instance.frame > 0 ? static_cast<unsigned long>(instance.frame - 1) : 0;
-  DicomImage image(&format, ds.getOriginalXfer(), CIF_IgnoreModalityTransformation, frame, 1);
+  // A compressed object is decompressed as a whole, once, while it is the file in memory:
+  // DicomImage on the JPEG-LS original decodes the first frame asked for, and every later
+  // frame of the same dataset failed with "Missing attribute".
+  E_TransferSyntax syntax = ds.getOriginalXfer();
+  if (DcmXfer(syntax).isEncapsulated()) {
+    if (ds.chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad() || !ds.canWriteXfer(EXS_LittleEndianExplicit)) {
+      throw DicomError(instance.name() + ": cannot decompress the pixel data (" + DcmXfer(syntax).getXferName() + ")");
+    }
+    syntax = EXS_LittleEndianExplicit;
+  }
+  DicomImage image(&format, syntax, CIF_IgnoreModalityTransformation, frame, 1);
   if (image.getStatus() != EIS_Normal) {
- throw DicomError(instance.name() + ": cannot decode pixels (" + DicomImage::getString(image.getStatus()) + ")");
+    throw DicomError(instance.name() + ": cannot decode pixels (" + DicomImage::getString(image.getStatus()) + ")");
   }
   const DiPixel* pixel = image.getInterData();
   if (pixel == nullptr || pixel->getData() == nullptr) throw DicomError(instance.name() + ": no pixel data");
@@ -75,6 +96,11 @@ std::vector<float> PixelLoader::load(const DicomInstance& instance) const {
   Float64 slope = 1, intercept = 0, value = 0;
   if (ds.findAndGetFloat64(DCM_RescaleSlope, value).good() && value != 0) slope = value;
   if (ds.findAndGetFloat64(DCM_RescaleIntercept, value).good()) intercept = value;
+  // Beyond +-1e20 a 32-bit stored value would leave the float range.
+  if (!std::isfinite(slope) || !std::isfinite(intercept) || std::abs(slope) > 1e20 || std::abs(intercept) > 1e20) {
+    throw DicomError(instance.name() + ": RescaleSlope " + std::to_string(slope) + " / RescaleIntercept " +
+                     std::to_string(intercept) + " is not a finite scale");
+  }
   std::vector<float> values(count);
   auto convert = [&](const auto* data) {
     for (unsigned long i = 0; i < count; ++i) values[i] = static_cast<float>(slope * static_cast<double>(data[i]) + intercept);

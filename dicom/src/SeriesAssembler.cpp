@@ -6,6 +6,9 @@
 #include <set>
 #include <sstream>
 
+#include "torcht1/dicom/DicomError.h"
+#include "torcht1/dicom/InputLimits.h"
+
 namespace torcht1::dicom {
 
 namespace {
@@ -19,6 +22,19 @@ std::vector<std::string> imageTypeValues(const std::string& imageType) {
   std::string v;
   while (std::getline(in, v, '\\')) values.push_back(v);
   return values;
+}
+
+/// What the T1 pattern is matched against: a description is VR LO (64 characters), and
+/// libstdc++'s regex recurses per character, so a hostile one is cut first.
+std::string forMatching(const std::string& text) { return text.substr(0, 256); }
+
+/// A reason is one line: it quotes what the files say (a modality, an image type, a
+/// description), and a hostile file can put line breaks there.
+std::string oneLine(std::string text) {
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return text;
 }
 
 std::string formatMs(double v) {
@@ -35,8 +51,34 @@ std::vector<double> MolliSlice::inversionTimes() const {
   return t;
 }
 
+std::string descriptionPatternProblem(const std::string& pattern) {
+  if (pattern.size() > 256) return "is longer than 256 characters";
+  size_t digits = 0;
+  for (char c : pattern) {
+    digits = (c >= '0' && c <= '9') ? digits + 1 : 0;
+    if (digits > 6) return "has a number of more than 6 digits";
+  }
+  try {
+    std::regex check(pattern, std::regex::icase | std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    return std::string("is not a valid regular expression (") + e.what() + ")";
+  }
+  return "";
+}
+
+namespace {
+
+std::regex compiledPattern(const std::string& pattern) {
+  if (const std::string problem = descriptionPatternProblem(pattern); !problem.empty()) {
+    throw DicomError("description pattern '" + oneLine(pattern) + "' " + problem);
+  }
+  return std::regex(pattern, std::regex::icase | std::regex::ECMAScript);
+}
+
+}  // namespace
+
 SeriesAssembler::SeriesAssembler(SeriesSelection selection)
-    : selection_(std::move(selection)), pattern_(selection_.descriptionPattern, std::regex::icase | std::regex::ECMAScript) {}
+    : selection_(std::move(selection)), pattern_(compiledPattern(selection_.descriptionPattern)) {}
 
 SeriesAssembler::Result SeriesAssembler::assemble(const std::vector<DicomInstance>& instances) const {
   // Series in the order first seen.
@@ -53,7 +95,7 @@ SeriesAssembler::Result SeriesAssembler::assemble(const std::vector<DicomInstanc
     const auto& list = bySeries[uid];
     const DicomInstance& first = *list.front();
     auto reject = [&](const std::string& reason) {
-      result.rejected.push_back({uid, first.seriesDescription, reason});
+      result.rejected.push_back({uid, first.seriesDescription, oneLine(reason)});
     };
 
     std::string problem;
@@ -71,8 +113,13 @@ SeriesAssembler::Result SeriesAssembler::assemble(const std::vector<DicomInstanc
       } else if (std::find(type.begin(), type.end(), "P") != type.end() ||
                  std::find(type.begin(), type.end(), "PHASE") != type.end()) {
         problem = "phase images (ImageType " + d->imageType + "); magnitude images are needed";
+      } else if (!d->problem.empty()) {
+        problem = d->name() + ": " + d->problem;
       } else if (!d->hasPixelData) {
         problem = d->name() + " has no pixel data";
+      } else if (d->rows < 1 || d->cols < 1 || d->rows > InputLimits::kMaxMatrix || d->cols > InputLimits::kMaxMatrix) {
+        problem = d->name() + ": Rows x Columns " + std::to_string(d->rows) + " x " + std::to_string(d->cols) +
+                  " is not an MR image (1 to " + std::to_string(InputLimits::kMaxMatrix) + " each)";
       } else if (!d->hasGeometry) {
         problem = d->name() + " has no image position, orientation or pixel spacing";
       } else if (d->rows != first.rows || d->cols != first.cols) {
@@ -86,9 +133,16 @@ SeriesAssembler::Result SeriesAssembler::assemble(const std::vector<DicomInstanc
       if (!problem.empty()) break;
     }
     if (problem.empty() && !selection_.descriptionPattern.empty() &&
-        !std::regex_search(first.seriesDescription, pattern_) && !std::regex_search(first.protocolName, pattern_)) {
+        !std::regex_search(forMatching(first.seriesDescription), pattern_) &&
+        !std::regex_search(forMatching(first.protocolName), pattern_)) {
       problem = "description '" + first.seriesDescription + "' / protocol '" + first.protocolName +
                 "' does not match the T1 pattern '" + selection_.descriptionPattern + "'";
+    }
+    const int64_t pixels = static_cast<int64_t>(list.size()) * first.rows * first.cols;
+    if (problem.empty() && pixels > InputLimits::kMaxSeriesPixels) {
+      problem = std::to_string(list.size()) + " images of " + std::to_string(first.rows) + " x " +
+                std::to_string(first.cols) + " are more than " + std::to_string(InputLimits::kMaxSeriesPixels) +
+                " pixels for one fit";
     }
     if (!problem.empty()) {
       reject(problem);
@@ -119,11 +173,19 @@ SeriesAssembler::Result SeriesAssembler::assemble(const std::vector<DicomInstanc
     }
     for (size_t s = 0; s < series.slices.size() && problem.empty(); ++s) {
       auto& images = series.slices[s].images;
+      if (images.size() > static_cast<size_t>(InputLimits::kMaxInversionTimes)) {
+        problem = "slice " + std::to_string(s + 1) + " has " + std::to_string(images.size()) + " images; at most " +
+                  std::to_string(InputLimits::kMaxInversionTimes) + " inversion times are fitted";
+        break;
+      }
       std::sort(images.begin(), images.end(),
                 [](const DicomInstance& a, const DicomInstance& b) { return *a.inversionTime < *b.inversionTime; });
       for (size_t i = 1; i < images.size(); ++i) {
-        if (std::abs(*images[i].inversionTime - *images[i - 1].inversionTime) < 1e-6) {
-          problem = "slice " + std::to_string(s + 1) + " has two images at TI " + formatMs(*images[i].inversionTime) + " ms";
+        // The fit takes the times as floats: what a float cannot tell apart is one time.
+        const double a = *images[i - 1].inversionTime, b = *images[i].inversionTime;
+        if (b - a < 1e-3 || static_cast<float>(a) == static_cast<float>(b)) {
+          problem = "slice " + std::to_string(s + 1) + " has two images at TI " + formatMs(b) + " ms (" +
+                    images[i - 1].name() + ", " + images[i].name() + ")";
           break;
         }
       }

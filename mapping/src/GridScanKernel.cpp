@@ -1,4 +1,5 @@
 #include "GridScanKernel.h"
+#include "TargetClones.h"
 
 #include <algorithm>
 #include <limits>
@@ -24,10 +25,10 @@ struct Outputs {
 
 // Compiled for AVX2 and for the baseline, chosen at load time: the binary stays portable.
 template <typename T>
-__attribute__((target_clones("avx2", "default"))) void scanBlock(const T* y, int64_t voxels, int64_t samples,
-                                                                  const T* w, int64_t grid, const T* ws,
-                                                                  int64_t nShared, int64_t patterns, int64_t begin,
-                                                                  int64_t count, Outputs<T> out) {
+TORCHT1_TARGET_CLONES void scanBlock(const T* y, int64_t voxels, int64_t samples,
+                                     const T* w, int64_t grid, const T* ws,
+                                     int64_t nShared, int64_t patterns, int64_t begin,
+                                     int64_t count, Outputs<T> out) {
   T m[64][kBlock];    // projections on the varying direction, per grid point
   T ps[4][kBlock];    // projections on the shared directions
   T s[64][kBlock];    // scores of the current pattern

@@ -7,6 +7,7 @@
 #include <ATen/Parallel.h>
 
 #include "torcht1/mapping/BatchedSpdSolver.h"
+#include "TargetClones.h"
 
 namespace torcht1::mapping {
 
@@ -17,10 +18,10 @@ constexpr int64_t kBlock = 64;  // voxels per inner loop, so that every loop vec
 
 // Compiled for AVX2 and for the baseline, chosen at load time: the binary stays portable.
 template <typename T>
-__attribute__((target_clones("avx2", "default"))) void solveBlock(const T* jac, const T* res, const T* rhs,
-                                                                   const T* damping, T* x, bool* ok, int64_t params,
-                                                                   int64_t samples, int64_t voxels, int64_t begin,
-                                                                   int64_t count) {
+TORCHT1_TARGET_CLONES void solveBlock(const T* jac, const T* res, const T* rhs,
+                                      const T* damping, T* x, bool* ok, int64_t params,
+                                      int64_t samples, int64_t voxels, int64_t begin,
+                                      int64_t count) {
   T h[kMaxParams][kMaxParams][kBlock];
   T b[kMaxParams][kBlock];
   for (int64_t a = 0; a < params; ++a) {

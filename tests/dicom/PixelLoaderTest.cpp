@@ -71,6 +71,11 @@ TEST_F(PixelLoaderTest, CompressedMultiFrameObjectsDecodeEveryFrame) {
     for (size_t f : {5u, 0u, 15u, 7u, 8u, 1u}) {
       EXPECT_EQ(loader.load(frames[f]), loader.load(single_[f])) << tool << " frame " << f + 1;
     }
+    // Frame after frame of the one object kept in memory, as the node reads a slice.
+    const dicom::PixelLoader one;
+    for (size_t f : {3u, 0u, 15u, 1u, 2u}) {
+      EXPECT_EQ(one.load(frames[f]), dicom::PixelLoader().load(single_[f])) << tool << " frame " << f + 1 << ", in a row";
+    }
   }
 }
 

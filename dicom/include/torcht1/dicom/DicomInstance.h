@@ -27,6 +27,11 @@ struct DicomInstance {
   /// else (when allowed) TriggerTime. Empty when none is found.
   std::optional<double> inversionTime;
   std::string inversionTimeSource;  // "InversionTime", "ImageComments", "TriggerTime"
+  /// Why this image cannot be fitted, found in its header (a damaged or hostile file: an
+  /// attribute of the wrong VR, an inversion time that is not a time, pixel data shorter
+  /// than declared, sizes beyond InputLimits); empty when none. SeriesAssembler rejects the
+  /// image's series with it.
+  std::string problem;
 
   /// Position along the image normal (mm): what tells slices apart.
   double normalPosition() const;
@@ -40,7 +45,8 @@ void quietDcmtk();
 /// Reads DicomInstance from files: one per single-frame image, one per frame of an
 /// Enhanced MR object (geometry and inversion time from the frame's functional groups,
 /// else the shared ones). Throws DicomError "<file>: <reason>" for anything that is not a
-/// readable DICOM file.
+/// readable DICOM file. Allocates nothing the file's header claims before checking it: an
+/// object whose header does not hold together is one instance with `problem` set.
 class DicomInstanceReader {
  public:
   explicit DicomInstanceReader(bool triggerTimeFallback = false) : triggerTimeFallback_(triggerTimeFallback) {}

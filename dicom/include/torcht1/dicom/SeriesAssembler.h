@@ -19,11 +19,18 @@ struct SeriesSelection {
   double sliceTolerance = 0.5;
 };
 
+/// Why `pattern` cannot be a description pattern, or "": it must compile as a
+/// case-insensitive ECMAScript regular expression, within 256 characters and without a
+/// number of more than 6 digits (libstdc++ parses repetition counts and back-references
+/// into a long without checking for overflow, which is undefined behaviour).
+std::string descriptionPatternProblem(const std::string& pattern);
+
 /// Groups instances into series and slices and decides which series are MOLLI inputs.
 /// Never takes a derived series (ImageType DERIVED, or a map we wrote), a non-MR series or
 /// phase images; every series it leaves out comes with a one-line reason.
 class SeriesAssembler {
  public:
+  /// Throws DicomError when the description pattern has a problem (see above).
   explicit SeriesAssembler(SeriesSelection selection);
 
   struct Result {
