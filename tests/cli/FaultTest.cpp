@@ -49,6 +49,7 @@
 #include "torcht1/dicom/StoreClient.h"
 #include "ChildProcess.h"
 #include "FreePort.h"
+#include "NodeLog.h"
 #include "HttpClient.h"
 #include "OrthancServer.h"
 
@@ -58,34 +59,11 @@ using namespace std::chrono_literals;
 namespace torcht1 {
 namespace {
 
+using testing::events;
+using testing::readFile;
+
 // ---------------------------------------------------------------------------------------
 // Helpers
-
-std::string readFile(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-/// The node's lines for `event` ("<time> event=<name> key=value ...") with every fragment.
-std::vector<std::string> events(const std::string& log, const std::string& event,
-                                const std::vector<std::string>& fragments = {}) {
-  std::vector<std::string> lines;
-  std::istringstream in(log);
-  for (std::string line; std::getline(in, line);) {
-    const std::string tag = " event=" + event;
-    const size_t at = line.find(tag);
-    if (at == std::string::npos) continue;
-    const size_t end = at + tag.size();
-    if (end != line.size() && line[end] != ' ') continue;
-    if (std::all_of(fragments.begin(), fragments.end(),
-                    [&](const std::string& f) { return line.find(f) != std::string::npos; })) {
-      lines.push_back(line);
-    }
-  }
-  return lines;
-}
 
 bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -605,12 +583,11 @@ TEST_F(FaultTest, KilledAtRandomWhileFourSendersSendTwentySeriesEverySeriesReach
   EXPECT_EQ(node->stop(), kExitedOk);
 
   expectMapsOnceEach(orthanc, all);
-  // Every series was fitted, none twice as a new version; nothing was given up.
+  // Every series' maps are in the PACS once (above); none was fitted twice as a new version
+  // and nothing was given up. (A series' `fitted` line itself may be missing: a kill between
+  // publishing its maps and writing the line leaves the maps, and the state says fitted.)
   std::string logs;
   for (int i = 1; i <= incarnation; ++i) logs += readFile(dir_ / ("serve-" + std::to_string(i) + ".log"));
-  for (const auto& s : all) {
-    EXPECT_GE(events(logs, "fitted", {"series=" + s.seriesUid, "version=1"}).size(), 1u) << "seed " << s.seed;
-  }
   EXPECT_EQ(events(logs, "refitted").size(), 0u) << logs;
   EXPECT_EQ(events(logs, "send_failed").size(), 0u) << logs;
   EXPECT_EQ(events(logs, "failed").size(), 0u) << logs;

@@ -30,6 +30,7 @@
 
 #include "ChildProcess.h"
 #include "FreePort.h"
+#include "NodeLog.h"
 #include "OrthancServer.h"
 #include "StoreScpProcess.h"
 
@@ -39,35 +40,11 @@ using namespace std::chrono_literals;
 namespace torcht1 {
 namespace {
 
+using testing::events;
+using testing::readFile;
+
 // ---------------------------------------------------------------------------------------
 // Small helpers
-
-std::string readFile(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-/// The node's structured lines for `event` (logfmt: "<time> event=<name> key=value ...")
-/// that contain every one of `fragments`.
-std::vector<std::string> events(const std::string& log, const std::string& event,
-                                const std::vector<std::string>& fragments = {}) {
-  std::vector<std::string> lines;
-  std::istringstream in(log);
-  for (std::string line; std::getline(in, line);) {
-    const std::string tag = " event=" + event;
-    const size_t at = line.find(tag);
-    if (at == std::string::npos) continue;
-    const size_t end = at + tag.size();
-    if (end != line.size() && line[end] != ' ') continue;  // event=sent, not event=sent_x
-    if (std::all_of(fragments.begin(), fragments.end(),
-                    [&](const std::string& f) { return line.find(f) != std::string::npos; })) {
-      lines.push_back(line);
-    }
-  }
-  return lines;
-}
 
 /// Polls `done` every 50 ms until it holds or `timeout` passes.
 bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout = 60s) {

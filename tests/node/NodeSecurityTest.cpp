@@ -22,6 +22,7 @@
 #include "torcht1/phantom/PhantomGenerator.h"
 #include "ChildProcess.h"
 #include "FreePort.h"
+#include "NodeLog.h"
 #include "HttpClient.h"
 #include "StoreScpProcess.h"
 
@@ -31,12 +32,7 @@ using namespace std::chrono_literals;
 namespace torcht1 {
 namespace {
 
-std::string readFile(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using testing::readFile;
 
 struct Ran {
   std::string state;   // "exited with status N", ...
