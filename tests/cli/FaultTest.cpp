@@ -50,6 +50,7 @@
 #include "ChildProcess.h"
 #include "FreePort.h"
 #include "NodeLog.h"
+#include "RunToEnd.h"
 #include "HttpClient.h"
 #include "OrthancServer.h"
 
@@ -61,6 +62,10 @@ namespace {
 
 using testing::events;
 using testing::readFile;
+using testing::Ran;
+using testing::filesIn;
+using testing::kExitedOk;
+using testing::runToEnd;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -74,38 +79,10 @@ bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeou
   return true;
 }
 
-struct Ran {
-  std::string state;
-  std::string output;
-};
-
-Ran runToEnd(const std::vector<std::string>& arguments, const fs::path& outputFile,
-             std::chrono::milliseconds timeout = 60s) {
-  testing::ChildProcess process(arguments, outputFile.string());
-  if (!process.waitForExit(timeout)) {
-    process.stop(1s);
-    return {"still running after " + std::to_string(timeout.count()) + " ms", readFile(outputFile)};
-  }
-  return {process.state(), readFile(outputFile)};
-}
-
-const std::string kExitedOk = "exited with status 0";
-
 std::string text(DcmItem& ds, const DcmTagKey& tag) {
   OFString v;
   ds.findAndGetOFStringArray(tag, v);
   return v.c_str();
-}
-
-/// Regular files directly in `dir` (none when it does not exist).
-std::vector<fs::path> filesIn(const fs::path& dir) {
-  std::vector<fs::path> files;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.is_regular_file()) files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
 }
 
 /// Job folders waiting in an outbox (not the ".new-" ones being built).

@@ -31,6 +31,7 @@
 #include "ChildProcess.h"
 #include "FreePort.h"
 #include "NodeLog.h"
+#include "RunToEnd.h"
 #include "OrthancServer.h"
 #include "StoreScpProcess.h"
 
@@ -42,6 +43,10 @@ namespace {
 
 using testing::events;
 using testing::readFile;
+using testing::Ran;
+using testing::filesIn;
+using testing::kExitedOk;
+using testing::runToEnd;
 
 // ---------------------------------------------------------------------------------------
 // Small helpers
@@ -56,38 +61,10 @@ bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeou
   return true;
 }
 
-struct Ran {
-  std::string state;   // "exited with status N", ...
-  std::string output;  // stdout and stderr
-};
-
-/// Runs a program to its end (at most `timeout`), its output in `outputFile`.
-Ran runToEnd(const std::vector<std::string>& arguments, const fs::path& outputFile,
-             const std::vector<std::string>& environment = {}, std::chrono::milliseconds timeout = 60s) {
-  testing::ChildProcess process(arguments, outputFile.string(), environment);
-  if (!process.waitForExit(timeout)) {
-    process.stop(1s);
-    return {"still running after " + std::to_string(timeout.count()) + " ms", readFile(outputFile)};
-  }
-  return {process.state(), readFile(outputFile)};
-}
-
-const std::string kExitedOk = "exited with status 0";
-
 std::string text(DcmItem& ds, const DcmTagKey& tag) {
   OFString v;
   ds.findAndGetOFStringArray(tag, v);
   return v.c_str();
-}
-
-std::vector<fs::path> filesIn(const fs::path& dir) {
-  std::vector<fs::path> files;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.is_regular_file()) files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
 }
 
 /// A TCP port on 127.0.0.1 that accepts connections and never answers: a destination that

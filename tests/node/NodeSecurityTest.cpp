@@ -23,6 +23,7 @@
 #include "ChildProcess.h"
 #include "FreePort.h"
 #include "NodeLog.h"
+#include "RunToEnd.h"
 #include "HttpClient.h"
 #include "StoreScpProcess.h"
 
@@ -33,23 +34,9 @@ namespace torcht1 {
 namespace {
 
 using testing::readFile;
-
-struct Ran {
-  std::string state;   // "exited with status N", ...
-  std::string output;  // stdout and stderr
-};
-
-/// Runs a program to its end (at most 60 s), its output in `outputFile`.
-Ran runToEnd(const std::vector<std::string>& arguments, const fs::path& outputFile) {
-  testing::ChildProcess process(arguments, outputFile.string());
-  if (!process.waitForExit(60s)) {
-    process.stop(1s);
-    return {"still running after 60 s", readFile(outputFile)};
-  }
-  return {process.state(), readFile(outputFile)};
-}
-
-const std::string kExitedOk = "exited with status 0";
+using testing::Ran;
+using testing::kExitedOk;
+using testing::runToEnd;
 
 bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout = 60s) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
