@@ -59,4 +59,13 @@ std::string readSmallFile(const std::string& path) {
   return text.str();
 }
 
+void readKeyValues(const std::string& path, const std::function<void(const std::string&, const std::string&)>& take) {
+  std::istringstream in(readSmallFile(path));
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t eq = line.find('=');
+    if (eq != std::string::npos) take(line.substr(0, eq), line.substr(eq + 1));
+  }
+}
+
 }  // namespace torcht1::node

@@ -3,6 +3,7 @@
 // Small POSIX helpers for files that must survive a crash: data fsync'd, then renamed into
 // place, then the directory fsync'd so the new name is on disk too.
 
+#include <functional>
 #include <string>
 
 namespace torcht1::node {
@@ -17,5 +18,8 @@ void renameDurably(const std::string& from, const std::string& to);
 void writeFileDurably(const std::string& path, const std::string& content);
 /// The whole file, or "" when it cannot be read.
 std::string readSmallFile(const std::string& path);
+/// Hands each "name=value" line of a small file to `take` (lines without '=' are skipped;
+/// nothing when the file cannot be read).
+void readKeyValues(const std::string& path, const std::function<void(const std::string&, const std::string&)>& take);
 
 }  // namespace torcht1::node

@@ -16,12 +16,7 @@ namespace {
 const char kJobFile[] = "job";
 
 void readJobFile(OutboxJob& job) {
-  std::istringstream in(readSmallFile((fs::path(job.dir) / kJobFile).string()));
-  std::string line;
-  while (std::getline(in, line)) {
-    const size_t eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    const std::string name = line.substr(0, eq), value = line.substr(eq + 1);
+  readKeyValues((fs::path(job.dir) / kJobFile).string(), [&](const std::string& name, const std::string& value) {
     try {
       if (name == "attempts") job.attempts = std::stoi(value);
       if (name == "next_attempt_unix") job.nextAttemptUnix = std::stod(value);
@@ -29,7 +24,7 @@ void readJobFile(OutboxJob& job) {
     } catch (const std::exception&) {
       // unreadable: counts as a fresh job
     }
-  }
+  });
 }
 
 void writeJobFile(const OutboxJob& job) {

@@ -133,12 +133,7 @@ std::vector<Spool::SpooledSeries> Spool::recover() {
 
 SeriesState Spool::readState(const std::string& key) const {
   SeriesState state;
-  std::istringstream in(readSmallFile((fs::path(seriesDir(key)) / kStateFile).string()));
-  std::string line;
-  while (std::getline(in, line)) {
-    const size_t eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    const std::string name = line.substr(0, eq), value = line.substr(eq + 1);
+  readKeyValues((fs::path(seriesDir(key)) / kStateFile).string(), [&](const std::string& name, const std::string& value) {
     try {
       if (name == "series_uid") state.seriesUid = value;
       if (name == "description") state.description = value;
@@ -149,7 +144,7 @@ SeriesState Spool::readState(const std::string& key) const {
     } catch (const std::exception&) {
       // a damaged number reads as 0: the series is fitted again, with the same UIDs
     }
-  }
+  });
   return state;
 }
 
