@@ -4,6 +4,7 @@
 
 #include "torcht1/mapping/FitError.h"
 #include "torcht1/mapping/ModelJacobian.h"
+#include "LmStepKernel.h"
 #include "NormalEquationsKernel.h"
 
 namespace torcht1::mapping {
@@ -41,7 +42,8 @@ SolverSolution LevenbergMarquardtSolver::solve(const SignalModel& model, const t
 
   // The working set: voxels still iterating, compacted as others converge.
   torch::Tensor active = torch::arange(voxels, y.options().dtype(torch::kLong));
-  std::vector<torch::Tensor> theta = params;
+  std::vector<torch::Tensor> theta;  // updated in place: its own storage
+  for (const auto& p : params) theta.push_back(p.clone());
   torch::Tensor ya = y, ta = t, cost = rss.clone();
   torch::Tensor damping = torch::full({voxels}, options_.initialDamping, y.options());
   // Scale against which steps of linear parameters are judged: the voxel's signal level.
@@ -53,6 +55,11 @@ SolverSolution LevenbergMarquardtSolver::solve(const SignalModel& model, const t
   // are masked) until enough have gathered to make compacting the set worth its cost.
   torch::Tensor frozen = torch::zeros_like(cost);
   constexpr double kHuge = 1e30;
+  LmStepKernel::Tolerances tolerances;
+  tolerances.step = options_.stepTolerance;
+  tolerances.cost = options_.costTolerance;
+  tolerances.minDamping = kMinDamping;
+  tolerances.maxDamping = kMaxDamping;
   int iteration = 0;
   while (iteration < options_.maxIterations && active.numel() > 0) {
     ++iteration;
@@ -63,31 +70,14 @@ SolverSolution LevenbergMarquardtSolver::solve(const SignalModel& model, const t
 
     std::vector<torch::Tensor> trial(nParams);
     for (int64_t a = 0; a < nParams; ++a) trial[a] = theta[a] + step[a];
-    torch::Tensor trialCost =
-        torch::nan_to_num(residualSumOfSquares(model, trial, ya, ta, magnitude), kHuge, kHuge, kHuge);
-    // Arithmetic blends instead of torch::where (several times faster on the CPU here);
-    // every operand is finite, so a 0/1 mask selects exactly.
-    torch::Tensor accept = (trialCost <= cost).to(cost.dtype()) * (1 - frozen);
-    torch::Tensor relativeStep = torch::zeros_like(cost);
-    for (int64_t a = 0; a < nParams; ++a) {
-      theta[a] = theta[a] + accept * step[a];
-      torch::Tensor scale = theta[a].abs();
-      if (isLinear[a]) scale = scale + signalScale;
-      relativeStep = torch::maximum(relativeStep, step[a].abs() / scale.clamp_min(1e-30));
-    }
-    torch::Tensor decrease = accept * (cost - trialCost);
-    cost = cost - decrease;
-    damping = (damping * (10 - 9.9 * accept)).clamp_min(kMinDamping);
-
-    // Converged: a step at the precision of the arithmetic (whether or not rounding let it
-    // lower the cost), a cost that an accepted step lowered by a negligible fraction, or a
-    // damping so large that no step helps.
-    torch::Tensor done = (relativeStep <= options_.stepTolerance)
-                             .logical_or(damping > kMaxDamping)
-                             .logical_or((accept > 0).logical_and(decrease <= options_.costTolerance * (cost + decrease)));
-    frozen = torch::maximum(frozen, done.to(frozen.dtype()));
+    torch::Tensor trialCost = LmStepKernel::residualSumOfSquares(predictImages(model, trial, ta, magnitude), ya, kHuge);
+    // Accept or reject, update, and freeze the voxels that converged: a step at the precision
+    // of the arithmetic (whether or not rounding let it lower the cost), a cost that an
+    // accepted step lowered by a negligible fraction, or a damping so large that no step helps.
+    const int64_t frozenCount =
+        LmStepKernel::update(theta, step, cost, trialCost, damping, frozen, signalScale, isLinear, tolerances);
     const int64_t nActive = active.numel();
-    const int64_t nFrozen = iteration == options_.maxIterations ? nActive : frozen.sum().item<int64_t>();
+    const int64_t nFrozen = iteration == options_.maxIterations ? nActive : frozenCount;
     if (nFrozen == 0 || (nFrozen * 4 < nActive && nActive > 4096 && iteration < options_.maxIterations)) continue;
 
     torch::Tensor isFrozen = frozen > 0;
