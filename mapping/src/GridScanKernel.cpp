@@ -31,11 +31,20 @@ TORCHT1_TARGET_CLONES void scanBlock(const T* y, int64_t voxels, int64_t samples
                                      int64_t count, Outputs<T> out) {
   T m[64][kBlock];    // projections on the varying direction, per grid point
   T ps[4][kBlock];    // projections on the shared directions
-  T s[64][kBlock];    // scores of the current pattern
-  T peak[kBlock], score[kBlock];
+  T peak[kBlock], prev[kBlock], next[kBlock], last[kBlock];
   int32_t idx[kBlock];  // 32-bit: same vector width as float, so the blends vectorise
-  T best0[kBlock], best1[kBlock];
-  for (int64_t b = 0; b < count; ++b) best0[b] = best1[b] = -std::numeric_limits<T>::infinity();
+  // The two best patterns so far (their defaults stand where a voxel has no second).
+  struct Rank {
+    T score[kBlock], peak[kBlock], prev[kBlock], next[kBlock];
+    int32_t index[kBlock], pattern[kBlock];
+  } r0, r1;
+  for (Rank* r : {&r0, &r1}) {
+    for (int64_t b = 0; b < count; ++b) {
+      r->score[b] = -std::numeric_limits<T>::infinity();
+      r->peak[b] = r->prev[b] = r->next[b] = 0;
+      r->index[b] = r->pattern[b] = 0;
+    }
+  }
 
   // Pattern 0: plain projections.
   for (int64_t g = 0; g < grid; ++g) {
@@ -73,39 +82,63 @@ TORCHT1_TARGET_CLONES void scanBlock(const T* y, int64_t voxels, int64_t samples
     for (int64_t l = 0; l < nShared; ++l) {
       for (int64_t b = 0; b < count; ++b) base[b] += ps[l][b] * ps[l][b];
     }
+    // Best grid point with its neighbours' scores (the edge point stands in for a missing
+    // neighbour), tracked while streaming over the grid so that every loop vectorises.
     for (int64_t b = 0; b < count; ++b) {
-      peak[b] = -std::numeric_limits<T>::infinity();
+      const T v = m[0][b] * m[0][b] + base[b];
+      const bool better = v > -std::numeric_limits<T>::infinity();  // false for NaN
+      peak[b] = better ? v : -std::numeric_limits<T>::infinity();
+      prev[b] = v;
+      next[b] = std::numeric_limits<T>::quiet_NaN();
       idx[b] = 0;
+      last[b] = v;
     }
-    for (int64_t g = 0; g < grid; ++g) {
+    for (int64_t g = 1; g < grid; ++g) {
+      const auto gi = static_cast<int32_t>(g);
       for (int64_t b = 0; b < count; ++b) {
         const T v = m[g][b] * m[g][b] + base[b];
-        s[g][b] = v;
+        next[b] = idx[b] == gi - 1 ? v : next[b];
         const bool better = v > peak[b];
+        prev[b] = better ? last[b] : prev[b];
         peak[b] = better ? v : peak[b];
-        idx[b] = better ? static_cast<int32_t>(g) : idx[b];
+        idx[b] = better ? gi : idx[b];
+        last[b] = v;
       }
     }
+    const auto lastIndex = static_cast<int32_t>(grid - 1);
+    const auto pattern = static_cast<int32_t>(k);
     for (int64_t b = 0; b < count; ++b) {
-      const int64_t g = idx[b];  // widened once per pattern, not per grid point
-      const T prev = s[g > 0 ? g - 1 : 0][b];
-      const T next = s[g < grid - 1 ? g + 1 : grid - 1][b];
-      const T curvature = 2 * peak[b] - prev - next;
-      const bool interior = g > 0 && g < grid - 1 && curvature > 0;
-      score[b] = interior ? peak[b] + (next - prev) * (next - prev) / (8 * curvature) : peak[b];
+      if (grid == 1 || idx[b] == lastIndex) next[b] = peak[b];
+      const T curvature = 2 * peak[b] - prev[b] - next[b];
+      const bool interior = idx[b] > 0 && idx[b] < lastIndex && curvature > 0;
+      const T score = interior ? peak[b] + (next[b] - prev[b]) * (next[b] - prev[b]) / (8 * curvature) : peak[b];
+      // Rank 1 becomes the old rank 0 (a new best) or this pattern (a new second).
+      const bool first = score > r0.score[b];
+      const bool second = !first && score > r1.score[b];
+      r1.score[b] = first ? r0.score[b] : second ? score : r1.score[b];
+      r1.peak[b] = first ? r0.peak[b] : second ? peak[b] : r1.peak[b];
+      r1.prev[b] = first ? r0.prev[b] : second ? prev[b] : r1.prev[b];
+      r1.next[b] = first ? r0.next[b] : second ? next[b] : r1.next[b];
+      r1.index[b] = first ? r0.index[b] : second ? idx[b] : r1.index[b];
+      r1.pattern[b] = first ? r0.pattern[b] : second ? pattern : r1.pattern[b];
+      r0.score[b] = first ? score : r0.score[b];
+      r0.peak[b] = first ? peak[b] : r0.peak[b];
+      r0.prev[b] = first ? prev[b] : r0.prev[b];
+      r0.next[b] = first ? next[b] : r0.next[b];
+      r0.index[b] = first ? idx[b] : r0.index[b];
+      r0.pattern[b] = first ? pattern : r0.pattern[b];
+    }
+  }
+  for (int rank = 0; rank < 2; ++rank) {
+    const Rank& r = rank == 0 ? r0 : r1;
+    for (int64_t b = 0; b < count; ++b) {
       const int64_t v = begin + b;
-      if (score[b] > best0[b]) {
-        best1[b] = best0[b];
-        out.score[1][v] = out.score[0][v], out.peak[1][v] = out.peak[0][v], out.index[1][v] = out.index[0][v];
-        out.prev[1][v] = out.prev[0][v], out.next[1][v] = out.next[0][v], out.pattern[1][v] = out.pattern[0][v];
-        best0[b] = score[b];
-        out.score[0][v] = score[b], out.peak[0][v] = peak[b], out.index[0][v] = g;
-        out.prev[0][v] = prev, out.next[0][v] = next, out.pattern[0][v] = k;
-      } else if (score[b] > best1[b]) {
-        best1[b] = score[b];
-        out.score[1][v] = score[b], out.peak[1][v] = peak[b], out.index[1][v] = g;
-        out.prev[1][v] = prev, out.next[1][v] = next, out.pattern[1][v] = k;
-      }
+      out.score[rank][v] = r.score[b];
+      out.peak[rank][v] = r.peak[b];
+      out.prev[rank][v] = r.prev[b];
+      out.next[rank][v] = r.next[b];
+      out.index[rank][v] = r.index[b];
+      out.pattern[rank][v] = r.pattern[b];
     }
   }
 }
