@@ -3,10 +3,12 @@
 #include <malloc.h>
 
 #include <chrono>
+#include <cmath>
 #include <limits>
 #include <mutex>
 #include <thread>
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include "torcht1/mapping/AdamSolver.h"
@@ -17,6 +19,7 @@
 #include "torcht1/mapping/ModelJacobian.h"
 #include "torcht1/mapping/SignalModel.h"
 #include "torcht1/mapping/VarProInitializer.h"
+#include "LmStepKernel.h"
 #include "NormalEquationsKernel.h"
 
 namespace torcht1::mapping {
@@ -52,21 +55,34 @@ SolverSolution fitVarProLM(const SignalModel& model, const FitOptions& options, 
   std::vector<std::vector<torch::Tensor>> params(nParams);
   int iterations = 0;
 
-  // Pending start-up results per candidate rank: sign-restored data, times, starts, estimates.
+  // Pending start-up results per candidate rank: data (sign-restored for rank 0, as measured
+  // for rank 1, whose pattern is applied only to the voxels that refine it), patterns, times,
+  // starts (rank 1: the nonlinear parameter only), the grid's residual estimates.
   struct Pending {
-    std::vector<torch::Tensor> y, t, estimate;
+    std::vector<torch::Tensor> y, pattern, t, estimate;
     std::vector<std::vector<torch::Tensor>> start;
   };
   std::vector<Pending> pending;
   int64_t pendingVoxels = 0;
-  auto refine = [&](Pending& c, const torch::Tensor& subset) {
+  auto refine = [&](size_t rank, const torch::Tensor& subset) {
+    Pending& c = pending[rank];
     torch::Tensor yc = torch::cat(c.y, 1), tc = torch::cat(c.t, 1);
     std::vector<torch::Tensor> start(nParams);
-    for (int64_t p = 0; p < nParams; ++p) start[p] = torch::cat(c.start[p]);
+    for (int64_t p = 0; p < nParams; ++p) {
+      if (c.start[p][0].defined()) start[p] = torch::cat(c.start[p]);
+    }
     if (subset.defined()) {
       yc = yc.index_select(1, subset);
       tc = tc.index_select(1, subset);
-      for (auto& s : start) s = s.index_select(0, subset);
+      for (auto& s : start) {
+        if (s.defined()) s = s.index_select(0, subset);
+      }
+    }
+    if (rank > 0) {
+      torch::Tensor pattern = torch::cat(c.pattern);
+      if (subset.defined()) pattern = pattern.index_select(0, subset);
+      yc = VarProInitializer::applyPattern(yc, pattern);
+      VarProInitializer::solveLinear(model, yc, tc, start);
     }
     SolverSolution fitted = solver.solve(model, yc, tc, start, /*magnitude=*/false);
     iterations = std::max(iterations, fitted.iterations);
@@ -74,12 +90,12 @@ SolverSolution fitVarProLM(const SignalModel& model, const FitOptions& options, 
   };
   auto flush = [&] {
     if (pendingVoxels == 0) return;
-    SolverSolution best = refine(pending[0], torch::Tensor());
+    SolverSolution best = refine(0, torch::Tensor());
     if (pending.size() > 1) {
       torch::Tensor estimate = torch::cat(pending[1].estimate);
       torch::Tensor subset = (estimate <= options.lm.secondPatternFactor * best.rss).nonzero().squeeze(1);
       if (subset.numel() > 0) {
-        SolverSolution second = refine(pending[1], subset);
+        SolverSolution second = refine(1, subset);
         torch::Tensor better = second.rss < best.rss.index_select(0, subset);
         for (int64_t p = 0; p < nParams; ++p) {
           best.params[p].index_copy_(
@@ -98,10 +114,11 @@ SolverSolution fitVarProLM(const SignalModel& model, const FitOptions& options, 
     for (int64_t first = 0; first < perSlice[s]; first += block) {
       const int64_t count = std::min(block, perSlice[s] - first);
       torch::Tensor yr = y.narrow(1, offset + first, count);
-      auto starts = initializer.initialize(model, yr, times[static_cast<int64_t>(s)]);
+      auto starts = initializer.initialize(model, yr, times[static_cast<int64_t>(s)], /*solvedRanks=*/1);
       pending.resize(starts.size());
       for (size_t c = 0; c < starts.size(); ++c) {
-        pending[c].y.push_back(VarProInitializer::applyPattern(yr, starts[c].pattern));
+        pending[c].y.push_back(c == 0 ? starts[c].signedY : yr);
+        pending[c].pattern.push_back(starts[c].pattern);
         pending[c].t.push_back(t.narrow(1, offset + first, count));
         pending[c].estimate.push_back(starts[c].residual);
         pending[c].start.resize(nParams);
@@ -117,6 +134,26 @@ SolverSolution fitVarProLM(const SignalModel& model, const FitOptions& options, 
   for (int64_t p = 0; p < nParams; ++p) solution.params.push_back(torch::cat(params[p]));
   solution.iterations = iterations;
   return solution;
+}
+
+/// `plane` [rows, columns] with the columns `index` (ascending) picked, [rows, picked]. On the
+/// CPU a plain loop: index_select along the last dimension took 3 ms for a series here.
+torch::Tensor gatherColumns(const torch::Tensor& plane, const torch::Tensor& index) {
+  if (!plane.device().is_cpu() || plane.scalar_type() != torch::kFloat || !plane.is_contiguous()) {
+    return plane.index_select(1, index);
+  }
+  const int64_t rows = plane.size(0), columns = plane.size(1), picked = index.size(0);
+  torch::Tensor out = torch::empty({rows, picked}, plane.options());
+  const torch::Tensor indexCpu = index.contiguous();
+  const int64_t* at = indexCpu.data_ptr<int64_t>();
+  const float* in = plane.data_ptr<float>();
+  float* o = out.data_ptr<float>();
+  at::parallel_for(0, rows, 1, [&](int64_t first, int64_t last) {
+    for (int64_t r = first; r < last; ++r) {
+      for (int64_t j = 0; j < picked; ++j) o[r * picked + j] = in[r * columns + at[j]];
+    }
+  });
+  return out;
 }
 
 }  // namespace
@@ -175,13 +212,27 @@ FitResult MapFitter::fit(const FitInput& input) const {
   torch::Tensor foreground = BackgroundMask(options.mask).foreground(pixels).reshape({-1});
   torch::Tensor fitted = foreground.nonzero().squeeze(1);  // ascending: grouped by slice
   torch::Tensor sliceOf = torch::div(fitted, voxels, "floor");
-  torch::Tensor y = pixels.permute({1, 0, 2}).reshape({samples, slices * voxels}).index_select(1, fitted);
-  torch::Tensor t = times.index_select(0, sliceOf).t().contiguous();
   const int64_t nFitted = fitted.size(0);
   std::vector<int64_t> perSlice(slices, 0);
   {
     torch::Tensor counts = torch::bincount(sliceOf, {}, slices).to(torch::kCPU, torch::kLong);
     for (int64_t s = 0; s < slices; ++s) perSlice[s] = counts[s].item<int64_t>();
+  }
+  // Gathered slice by slice from [samples, voxels] planes (no transposed copy of the series),
+  // each voxel with its slice's times.
+  torch::Tensor y, t;
+  if (nFitted > 0) {
+    std::vector<torch::Tensor> values, sampleTimes;
+    for (int64_t s = 0, first = 0; s < slices; first += perSlice[s], ++s) {
+      if (perSlice[s] == 0) continue;
+      values.push_back(gatherColumns(pixels[s], fitted.narrow(0, first, perSlice[s]) - s * voxels));
+      sampleTimes.push_back(times[s].unsqueeze(1).expand({samples, perSlice[s]}));
+    }
+    y = torch::cat(values, 1);
+    t = torch::cat(sampleTimes, 1);
+  } else {
+    y = torch::empty({samples, 0}, tensorOptions);
+    t = torch::empty({samples, 0}, tensorOptions);
   }
 
   endStage("prepare", y);
@@ -197,7 +248,8 @@ FitResult MapFitter::fit(const FitInput& input) const {
       endStage("start+solve", solution.params[0]);
     }
     model.canonicalize(solution.params);
-    solution.rss = (predictImages(model, solution.params, t, model.magnitude()) - y).square().sum(0);
+    solution.rss = LmStepKernel::residualSumOfSquares(predictImages(model, solution.params, t, model.magnitude()), y,
+                                                      std::numeric_limits<double>::quiet_NaN());
   }
 
   FitResult result;
@@ -214,19 +266,12 @@ FitResult MapFitter::fit(const FitInput& input) const {
   // Maps are assembled on the CPU: the fitted voxels' values scattered into zeroed images.
   const int64_t total = slices * voxels;
   result.status.assign(total, VoxelStatus::Background);
-  std::vector<int64_t> fittedIndex;
-  if (nFitted > 0) {
-    torch::Tensor indexCpu = fitted.to(torch::kCPU).contiguous();
-    fittedIndex.assign(indexCpu.data_ptr<int64_t>(), indexCpu.data_ptr<int64_t>() + nFitted);
+  result.sliceStats.assign(slices, SliceStats{});
+  const std::string sdName = result.primaryName + "_SD";
+  for (const auto& name : result.parameterNames) result.maps[name] = std::vector<float>(total, 0.0f);
+  for (const auto& name : {result.primaryName, sdName, std::string("RSS"), std::string("R2")}) {
+    result.maps[name] = std::vector<float>(total, 0.0f);
   }
-  auto fullMap = [&](const torch::Tensor& values) {
-    std::vector<float> full(total, 0.0f);
-    if (nFitted == 0) return full;
-    torch::Tensor v = values.to(torch::kCPU, torch::kFloat32).contiguous();
-    const float* data = v.data_ptr<float>();
-    for (int64_t i = 0; i < nFitted; ++i) full[fittedIndex[i]] = data[i];
-    return full;
-  };
   if (nFitted > 0) {
     const auto& params = solution.params;
     torch::Tensor value = model.mapped(params);
@@ -256,40 +301,68 @@ FitResult MapFitter::fit(const FitInput& input) const {
     torch::Tensor tss = (y - y.mean(0, true)).square().sum(0);
     torch::Tensor r2 = (1 - solution.rss / tss.clamp_min(1e-30)) * (tss > 0).to(tss.dtype());
 
-    // Status, with 0/1 float masks (x * 0 is 0 only for finite x). Precedence: non-finite,
-    // then non-physical, then out of range.
-    auto mask = [](const torch::Tensor& b) { return b.to(torch::kFloat32); };
-    torch::Tensor zeroIfFinite = value * 0 + solution.rss * 0 + sd * 0;
-    for (const auto& p : params) zeroIfFinite = zeroIfFinite + p * 0;
-    torch::Tensor finite = mask(zeroIfFinite == 0);
-    torch::Tensor physical = mask(model.physical(params));
-    torch::Tensor inRange = mask((value >= options.validMin).logical_and(value <= options.validMax));
-    torch::Tensor code = static_cast<float>(VoxelStatus::OutOfRange) * (1 - inRange);
-    code = code * physical + static_cast<float>(VoxelStatus::NonPhysical) * (1 - physical);
-    code = code * finite + static_cast<float>(VoxelStatus::NonFinite) * (1 - finite);
-    torch::Tensor valid = mask(code == 0).to(value.dtype());
-    torch::Tensor codeCpu = code.to(torch::kCPU).contiguous();
-    const float* codes = codeCpu.data_ptr<float>();
-    for (int64_t i = 0; i < nFitted; ++i) result.status[fittedIndex[i]] = static_cast<VoxelStatus>(codes[i]);
-
-    // Invalid voxels read 0 in the mapped quantity and its SD; nothing is ever NaN.
-    auto finiteOrZero = [](const torch::Tensor& t) { return torch::nan_to_num(t, 0.0, 0.0, 0.0); };
-    for (int64_t p = 0; p < nParams; ++p) result.maps[result.parameterNames[p]] = fullMap(finiteOrZero(params[p]));
-    result.maps[result.primaryName] = fullMap(finiteOrZero(value) * valid);
-    result.maps[result.primaryName + "_SD"] = fullMap(finiteOrZero(sd) * valid);
-    result.maps["RSS"] = fullMap(finiteOrZero(solution.rss));
-    result.maps["R2"] = fullMap(finiteOrZero(r2));
-  } else {
-    for (const auto& name : result.parameterNames) result.maps[name] = std::vector<float>(total, 0.0f);
-    for (const auto& name : {result.primaryName, result.primaryName + "_SD", std::string("RSS"), std::string("R2")}) {
-      result.maps[name] = std::vector<float>(total, 0.0f);
+    // One pass over the fitted voxels: status, then the maps. Status precedence: non-finite,
+    // then non-physical, then out of range. Invalid voxels read 0 in the mapped quantity and
+    // its SD; a value that is not finite (in float) reads 0; nothing is ever NaN.
+    auto cpu = [](const torch::Tensor& x) { return x.to(torch::kCPU, torch::kFloat64).contiguous(); };
+    torch::Tensor indexCpu = fitted.to(torch::kCPU).contiguous();
+    torch::Tensor physicalCpu = model.physical(params).to(torch::kCPU, torch::kBool).contiguous();
+    std::vector<torch::Tensor> paramCpu;
+    for (const auto& p : params) paramCpu.push_back(cpu(p));
+    const torch::Tensor valueCpu = cpu(value), sdCpu = cpu(sd), rssCpu = cpu(solution.rss), r2Cpu = cpu(r2);
+    const int64_t* index = indexCpu.data_ptr<int64_t>();
+    const bool* physical = physicalCpu.data_ptr<bool>();
+    const double* valueOf = valueCpu.data_ptr<double>();
+    const double* sdOf = sdCpu.data_ptr<double>();
+    const double* rssOf = rssCpu.data_ptr<double>();
+    const double* r2Of = r2Cpu.data_ptr<double>();
+    std::vector<const double*> paramOf;
+    std::vector<float*> paramMap;
+    for (int64_t p = 0; p < nParams; ++p) {
+      paramOf.push_back(paramCpu[p].data_ptr<double>());
+      paramMap.push_back(result.maps[result.parameterNames[p]].data());
     }
-  }
-  result.sliceStats.assign(slices, SliceStats{});
-  for (int64_t i = 0; i < total; ++i) {
-    auto& stats = result.sliceStats[i / voxels];
-    if (result.status[i] != VoxelStatus::Background) ++stats.fittedVoxels;
-    if (result.status[i] == VoxelStatus::Valid) ++stats.validVoxels;
+    float* primaryMap = result.maps[result.primaryName].data();
+    float* sdMap = result.maps[sdName].data();
+    float* rssMap = result.maps["RSS"].data();
+    float* r2Map = result.maps["R2"].data();
+    auto asFloat = [](double x) {
+      const auto f = static_cast<float>(x);
+      return std::isfinite(f) ? f : 0.0f;
+    };
+    std::mutex statsMutex;
+    at::parallel_for(0, nFitted, 16384, [&](int64_t begin, int64_t end) {
+      std::vector<SliceStats> stats(slices);
+      for (int64_t i = begin; i < end; ++i) {
+        bool finite = std::isfinite(valueOf[i]) && std::isfinite(rssOf[i]) && std::isfinite(sdOf[i]);
+        for (int64_t p = 0; p < nParams; ++p) finite = finite && std::isfinite(paramOf[p][i]);
+        VoxelStatus status = VoxelStatus::Valid;
+        if (!finite) {
+          status = VoxelStatus::NonFinite;
+        } else if (!physical[i]) {
+          status = VoxelStatus::NonPhysical;
+        } else if (!(valueOf[i] >= options.validMin && valueOf[i] <= options.validMax)) {
+          status = VoxelStatus::OutOfRange;
+        }
+        const int64_t at = index[i];
+        result.status[at] = status;
+        auto& sliceStats = stats[at / voxels];
+        ++sliceStats.fittedVoxels;
+        for (int64_t p = 0; p < nParams; ++p) paramMap[p][at] = asFloat(paramOf[p][i]);
+        rssMap[at] = asFloat(rssOf[i]);
+        r2Map[at] = asFloat(r2Of[i]);
+        if (status == VoxelStatus::Valid) {
+          ++sliceStats.validVoxels;
+          primaryMap[at] = asFloat(valueOf[i]);
+          sdMap[at] = asFloat(sdOf[i]);
+        }
+      }
+      const std::lock_guard<std::mutex> lock(statsMutex);
+      for (int64_t s = 0; s < slices; ++s) {
+        result.sliceStats[s].fittedVoxels += stats[s].fittedVoxels;
+        result.sliceStats[s].validVoxels += stats[s].validVoxels;
+      }
+    });
   }
   endStage("maps", torch::Tensor());
   result.stageSeconds = stageSeconds;

@@ -20,7 +20,7 @@ ModelEvaluation predictImagesWithJacobian(const SignalModel& model,
   std::vector<torch::Tensor> leaves;
   leaves.reserve(params.size());
   for (const auto& p : params) {
-    leaves.push_back(p.detach().unsqueeze(0).expand({samples, voxels}).clone().requires_grad_(true));
+    leaves.push_back(p.detach().unsqueeze(0).expand({samples, voxels}).requires_grad_(true));
   }
   torch::Tensor s = model.signal(leaves, t);
   if (magnitude) s = s.abs();

@@ -40,8 +40,8 @@ VarProInitializer::VarProInitializer(int gridPoints, int polarityCandidates, boo
 }
 
 std::vector<VarProInitializer::Start> VarProInitializer::initialize(const SignalModel& model,
-                                                         const torch::Tensor& y,
-                                                         const torch::Tensor& t) const {
+                                                                    const torch::Tensor& y, const torch::Tensor& t,
+                                                                    int64_t solvedRanks) const {
   torch::NoGradGuard noGrad;
   const int64_t samples = y.size(0);
   const int64_t voxels = y.size(1);
@@ -156,26 +156,36 @@ std::vector<VarProInitializer::Start> VarProInitializer::initialize(const Signal
         torch::where(interior, 0.5 * (c.next - c.prev) / curvature, torch::zeros_like(curvature)).clamp(-0.5, 0.5);
     torch::Tensor theta = gridOnDevice.index_select(0, c.index) * torch::exp(offset * logStep);
 
-    // The linear parameters at that point: least squares on the sign-restored data.
-    torch::Tensor signedY = applyPattern(y, c.pattern);
-    std::vector<torch::Tensor> basis;
-    for (int l : linear) {
-      std::vector<torch::Tensor> params(model.parameterCount());
-      for (int other : linear) {
-        params[other] = torch::full({1, voxels}, other == l ? 1.0 : 0.0, y.options());
-      }
-      params[nonlinear] = theta.unsqueeze(0);
-      basis.push_back(model.signal(params, t.reshape({-1, 1})));  // [samples, voxels]
-    }
-    // Least squares with the basis in the role of a Jacobian: (B^T B) c = B^T y.
-    torch::Tensor coefficients =
-        NormalEquationsKernel::solve(torch::stack(basis), -signedY, torch::Tensor(), torch::Tensor()).x;
     std::vector<torch::Tensor> params(model.parameterCount());
-    for (int64_t l = 0; l < nLinear; ++l) params[linear[l]] = coefficients[l].contiguous();
     params[nonlinear] = theta;
-    starts.push_back({params, c.pattern, (energy - c.score).clamp_min(0)});
+    // The linear parameters at that point, for the ranks asked for.
+    torch::Tensor signedY;
+    if (static_cast<int64_t>(starts.size()) < solvedRanks) {
+      signedY = applyPattern(y, c.pattern);
+      solveLinear(model, signedY, t, params);
+    }
+    starts.push_back({params, c.pattern, (energy - c.score).clamp_min(0), signedY});
   }
   return starts;
+}
+
+void VarProInitializer::solveLinear(const SignalModel& model, const torch::Tensor& signedY, const torch::Tensor& t,
+                                    std::vector<torch::Tensor>& params) {
+  const auto linear = model.linearParameters();
+  const int nonlinear = model.nonlinearParameter();
+  const int64_t voxels = signedY.size(1);
+  const torch::Tensor times = t.dim() == 1 ? t.reshape({-1, 1}) : t;
+  std::vector<torch::Tensor> basis;
+  for (int l : linear) {
+    std::vector<torch::Tensor> unit(model.parameterCount());
+    for (int other : linear) unit[other] = torch::full({1, voxels}, other == l ? 1.0 : 0.0, signedY.options());
+    unit[nonlinear] = params[nonlinear].unsqueeze(0);
+    basis.push_back(model.signal(unit, times));  // [samples, voxels]
+  }
+  // Least squares with the basis in the role of a Jacobian: (B^T B) c = B^T y.
+  torch::Tensor coefficients =
+      NormalEquationsKernel::solve(torch::stack(basis), -signedY, torch::Tensor(), torch::Tensor()).x;
+  for (size_t l = 0; l < linear.size(); ++l) params[linear[l]] = coefficients[static_cast<int64_t>(l)].contiguous();
 }
 
 torch::Tensor VarProInitializer::applyPattern(const torch::Tensor& y, const torch::Tensor& pattern) {

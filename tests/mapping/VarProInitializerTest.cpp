@@ -46,6 +46,26 @@ TEST(VarProInitializer, CpuKernelAgreesWithTensorVersion) {
   }
 }
 
+TEST(VarProInitializer, LaterRanksSolvedOnDemandMatchTheFullStart) {
+  mapping::MolliModel model;
+  torch::Tensor t;
+  torch::Tensor y = phantomSlice(9, &t);
+  const mapping::VarProInitializer initializer(32, 0);
+  const auto full = initializer.initialize(model, y, t);
+  const auto lazy = initializer.initialize(model, y, t, /*solvedRanks=*/1);
+  ASSERT_EQ(lazy.size(), 2u);
+  EXPECT_TRUE(lazy[0].params[0].defined());
+  EXPECT_FALSE(lazy[1].params[0].defined());
+  EXPECT_FALSE(lazy[1].params[1].defined());
+  ASSERT_TRUE(lazy[1].params[2].defined());
+  EXPECT_TRUE(torch::equal(lazy[0].signedY, mapping::VarProInitializer::applyPattern(y, lazy[0].pattern)));
+  // Per-voxel times, as the fitter passes them for a batch of slices.
+  std::vector<torch::Tensor> params = lazy[1].params;
+  mapping::VarProInitializer::solveLinear(model, mapping::VarProInitializer::applyPattern(y, lazy[1].pattern),
+                                          t.unsqueeze(1).expand({t.size(0), y.size(1)}), params);
+  for (size_t p = 0; p < 3; ++p) EXPECT_TRUE(torch::allclose(params[p], full[1].params[p], 1e-5, 1e-3)) << p;
+}
+
 TEST(VarProInitializer, StartsNoiseFreeMolliNearTheTruth) {
   mapping::MolliModel model;
   torch::Tensor t = torch::tensor({100.f, 180.f, 1100.f, 1180.f, 2100.f, 2180.f, 3100.f, 4100.f});

@@ -31,6 +31,7 @@ class VarProInitializer {
     std::vector<torch::Tensor> params;  // one [voxels] tensor per model parameter
     torch::Tensor pattern;              // [voxels]: how many leading samples are negated
     torch::Tensor residual;             // [voxels]: the grid's estimate of the best RSS
+    torch::Tensor signedY;              // the data with the pattern applied (solved ranks only)
   };
 
   /// `cpuKernel`: on the CPU, scan the grid with the fused kernel where it applies (the
@@ -39,8 +40,16 @@ class VarProInitializer {
 
   /// `y` is one slice's voxels [samples, voxels], `t` that slice's times [samples]. Returns
   /// the best start and, for magnitude models, the start with the second-best pattern.
-  std::vector<Start> initialize(const SignalModel& model, const torch::Tensor& y,
-                                const torch::Tensor& t) const;
+  /// Starts of rank `solvedRanks` and beyond carry only the nonlinear parameter (the caller
+  /// may need the others for a few voxels only: see solveLinear).
+  std::vector<Start> initialize(const SignalModel& model, const torch::Tensor& y, const torch::Tensor& t,
+                                int64_t solvedRanks = 2) const;
+
+  /// Fills the linear parameters of `params` (one [voxels] tensor per model parameter) given
+  /// its nonlinear one: least squares on `signedY` [samples, voxels] (sign pattern applied),
+  /// `t` [samples] or [samples, voxels].
+  static void solveLinear(const SignalModel& model, const torch::Tensor& signedY, const torch::Tensor& t,
+                          std::vector<torch::Tensor>& params);
 
   /// The data with the first `pattern(v)` samples of voxel v negated.
   static torch::Tensor applyPattern(const torch::Tensor& y, const torch::Tensor& pattern);
