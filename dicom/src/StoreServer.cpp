@@ -34,6 +34,7 @@
 
 #include "torcht1/dicom/DicomError.h"
 #include "torcht1/dicom/DicomInstance.h"
+#include "torcht1/dicom/TcpNoDelay.h"
 #include "ReceivedInstanceFields.h"
 #include "TlsLayer.h"
 
@@ -537,6 +538,7 @@ StoreServer::~StoreServer() { stop(); }
 
 void StoreServer::start() {
   quietDcmtk();
+  preferTcpNoDelay();
   static std::once_flag decoders;
   std::call_once(decoders, [] {
     DJDecoderRegistration::registerCodecs();

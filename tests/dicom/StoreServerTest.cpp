@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +18,7 @@
 #include <memory>
 #include <thread>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -383,6 +387,61 @@ TEST(StoreServer, SilentCallersAreHungUpOnAfterTheAcseTimeoutAndAFloodOfThemIsBo
   }
   EXPECT_EQ(timedOut, 16u);
   EXPECT_EQ(closedUnread, 4u);
+  fs::remove_all(root);
+}
+
+/// TCP_NODELAY as this process found it, before any server or client could set it.
+const std::optional<std::string> kNoDelayAtStart = []() -> std::optional<std::string> {
+  const char* value = std::getenv("TCP_NODELAY");
+  return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
+}();
+
+/// This process's socket whose peer is 127.0.0.1:`peerPort` (the server's end of a
+/// connection); -1 when there is none.
+int socketConnectedTo(int peerPort) {
+  for (const auto& entry : fs::directory_iterator("/proc/self/fd")) {
+    int fd = -1;
+    try {
+      fd = std::stoi(entry.path().filename().string());
+    } catch (const std::exception&) {
+      continue;
+    }
+    sockaddr_in peer{};
+    socklen_t length = sizeof peer;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) == 0 && peer.sin_family == AF_INET &&
+        ntohs(peer.sin_port) == peerPort) {
+      return fd;
+    }
+  }
+  return -1;
+}
+
+TEST(StoreServer, NaglesAlgorithmIsOffOnItsSocketsUnlessTheEnvironmentSaysOtherwise) {
+  // With Nagle's algorithm on at both ends, every C-STORE waited for a delayed ACK (about
+  // 40 ms). DCMTK turns it off when TCP_NODELAY is set in the environment; the server sets
+  // it, unless the user did.
+  if (kNoDelayAtStart) GTEST_SKIP() << "TCP_NODELAY=" << *kNoDelayAtStart << " in the environment: left as set";
+  const fs::path root = fs::temp_directory_path() / ("torcht1-storeserver-nodelay-" + std::to_string(::getpid()));
+  dicom::StoreServerOptions serverOptions;
+  serverOptions.port = testing::freePort();
+  serverOptions.tempDir = (root / "tmp").string();
+  KeepingHandler handler(root / "received");
+  dicom::StoreServer server(serverOptions, handler);
+  server.start();
+  const char* set = std::getenv("TCP_NODELAY");
+  EXPECT_EQ(std::string(set != nullptr ? set : "(not set)"), "1");
+  testing::SilentClient caller(serverOptions.port);
+  ASSERT_TRUE(caller.connected());
+  // DCMTK sets the option when it takes the accepted socket, before it reads anything.
+  int noDelay = -1;
+  for (int i = 0; i < 100 && noDelay != 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const int fd = socketConnectedTo(caller.localPort());
+    socklen_t length = sizeof noDelay;
+    if (fd < 0 || ::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &noDelay, &length) != 0) noDelay = -1;
+  }
+  EXPECT_EQ(noDelay, 1) << "TCP_NODELAY on the server's end of a connection (-1: not found)";
+  server.stop();
   fs::remove_all(root);
 }
 

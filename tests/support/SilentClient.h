@@ -31,6 +31,14 @@ class SilentClient {
 
   bool connected() const { return fd_ >= 0; }
 
+  /// This end's port (0 when not connected).
+  int localPort() const {
+    sockaddr_in address{};
+    socklen_t length = sizeof address;
+    if (fd_ < 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) return 0;
+    return ntohs(address.sin_port);
+  }
+
   /// The peer closed the connection (end of file or reset) within `timeout`; false when it
   /// is still open then, or was never connected.
   bool closedByPeerWithin(std::chrono::milliseconds timeout) {
