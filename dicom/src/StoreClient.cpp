@@ -9,6 +9,7 @@
 
 #include "torcht1/dicom/DicomError.h"
 #include "torcht1/dicom/DicomInstance.h"
+#include "torcht1/dicom/TcpNoDelay.h"
 #include "TlsLayer.h"
 
 namespace torcht1::dicom {
@@ -40,6 +41,7 @@ StoreClient::StoreClient(StorePeer peer) : peer_(std::move(peer)) {}
 
 std::vector<StoreResult> StoreClient::send(const std::vector<std::string>& files) const {
   quietDcmtk();
+  preferTcpNoDelay();
   // Declared before the SCU: it outlives the association (DcmSCU does not own it).
   std::unique_ptr<DcmTLSTransportLayer> tls;
   if (peer_.tls.enabled) {

@@ -4,15 +4,18 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
@@ -24,11 +27,14 @@
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmnet/dcmlayer.h>
 #include <dcmtk/dcmnet/diutil.h>
+#include <dcmtk/dcmnet/dul.h>
 #include <dcmtk/dcmnet/scpthrd.h>
 
 #include "torcht1/dicom/DicomError.h"
 #include "torcht1/dicom/DicomInstance.h"
+#include "torcht1/dicom/TcpNoDelay.h"
 #include "ReceivedInstanceFields.h"
 #include "TlsLayer.h"
 
@@ -131,6 +137,56 @@ std::set<std::string> addressesOf(const std::string& host) {
   return addresses;
 }
 
+/// The numeric address of an accepted connection's peer.
+std::string addressOf(const sockaddr_storage& address) {
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* raw = address.ss_family == AF_INET6
+                        ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&address)->sin6_addr)
+                        : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&address)->sin_addr);
+  return ::inet_ntop(address.ss_family, raw, text, sizeof text) ? text : "";
+}
+
+// Handing an accepted socket to DCMTK.
+//
+// ASC_receiveAssociation (DCMTK 3.6.7) accepts a connection and then, in the same call, does
+// the TLS handshake and reads the A-ASSOCIATE-RQ. The only way to have it start from a socket
+// accepted elsewhere is a process-wide global, dcmExternalSocketHandle (its "inetd mode"):
+// while it holds a socket, ASC_receiveAssociation takes that socket instead of calling
+// accept(). DCMTK reads the global once, at the start, and then hands the socket to the
+// network's transport layer (createConnection) before the handshake and the request. So each
+// association thread sets the global under handoffLock(), and HandoffLayer releases the lock
+// the moment DCMTK has taken the socket: the lock is held over a few system calls (host
+// lookup is off), never while a caller is waited for. An acceptor's ASC_initializeNetwork
+// looks at the global too (set, it would open no port), so it takes the lock as well.
+std::mutex& handoffLock() {
+  static std::mutex lock;
+  return lock;
+}
+
+constexpr DcmNativeSocketType kNoSocket = static_cast<DcmNativeSocketType>(-1);
+
+thread_local std::unique_lock<std::mutex>* handingOff = nullptr;  // this thread's hold, until DCMTK has its socket
+thread_local bool socketTaken = false;  // DCMTK took this thread's socket (and will close it)
+
+/// The network's transport layer: plain TCP, or the TLS layer given; it lets the next
+/// association thread hand over its socket as soon as DCMTK has taken this one.
+class HandoffLayer : public DcmTransportLayer {
+ public:
+  explicit HandoffLayer(DcmTransportLayer* tls) : tls_(tls) {}
+
+  DcmTransportConnection* createConnection(DcmNativeSocketType socket, OFBool secure) override {
+    socketTaken = true;
+    if (handingOff != nullptr && handingOff->owns_lock()) {
+      dcmExternalSocketHandle.set(kNoSocket);
+      handingOff->unlock();
+    }
+    return tls_ != nullptr ? tls_->createConnection(socket, secure) : DcmTransportLayer::createConnection(socket, secure);
+  }
+
+ private:
+  DcmTransportLayer* tls_;
+};
+
 }  // namespace
 
 /// One association: DcmThreadSCP with the node's checks and C-STORE handling, run on a
@@ -153,23 +209,57 @@ class StoreWorker : public DcmThreadSCP {
 };
 
 struct StoreServer::Impl {
+  using Clock = std::chrono::steady_clock;
+
   StoreServerOptions options;
   StoreHandler& handler;
   HandshakeFailed handshakeFailed;            // reports to the handler; outlives tls
   std::unique_ptr<DcmTLSTransportLayer> tls;  // when options.tls.enabled; outlives the listener
+  std::unique_ptr<HandoffLayer> transport;    // the network's transport layer (over tls when set)
   std::set<std::string> allowedAddresses;     // options.allowedHosts, resolved at start()
   DcmSCPConfig config;
   std::thread listener;
   std::atomic<bool> running{false};
   std::atomic<uint64_t> counter{0};
+  std::atomic<int> negotiating{0};  // connections whose association request is not in yet
+  std::atomic<int> associating{0};  // associations past their request: at most options.maxAssociations
 
   Impl(StoreServerOptions o, StoreHandler& h) : options(std::move(o)), handler(h) {}
 
-  /// One thread per association, joined by the listener once its association is over.
-  struct Association {
+  /// Callers that may be sending their association request (or TLS handshake) at once; beyond
+  /// that a new connection is closed unread. Not node.max_associations itself: callers that
+  /// send nothing must not keep the associations that node.max_associations allows from
+  /// being used.
+  int maxNegotiating() const { return std::max(options.maxAssociations, 16); }
+
+  /// One caller's connection, on its own thread from accept() on, joined by the listener
+  /// once it is over.
+  struct Connection {
     std::thread thread;
     std::atomic<bool> done{false};
+    std::string peer;            // IP address
+    Clock::time_point deadline;  // accepted + the ACSE timeout: its association request is in by then
+    std::mutex mutex;            // guards watch
+    int watch = -1;              // a duplicate of the socket while the request is awaited; -1 after
+    std::atomic<bool> cut{false};  // hung up on while its request was awaited (deadline, or stop)
   };
+  /// The connection this thread serves (for the TLS handshake report).
+  static inline thread_local const Connection* current = nullptr;
+
+  /// Ends the wait for `c`'s association request when it is due by `now` (always when
+  /// `now` is max()): shutdown() wakes the TLS handshake or the read blocked on the socket.
+  /// Through the duplicate, so it can never hit a descriptor that DCMTK has closed and the
+  /// process has reused. Moves `wake` to c's deadline when that is sooner and still ahead.
+  static void hangUpWhenDue(Connection& c, Clock::time_point now, Clock::time_point& wake) {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    if (c.watch < 0 || c.cut) return;  // its request is in, or it was hung up on already
+    if (c.deadline > now) {
+      wake = std::min(wake, c.deadline);
+      return;
+    }
+    c.cut = true;
+    ::shutdown(c.watch, SHUT_RDWR);
+  }
 
   /// The listening loop, in place of DcmBaseSCPPool::listen() (DCMTK 3.6.7), which has two
   /// faults that matter to a node that runs for months: a worker deletes itself when its
@@ -178,25 +268,43 @@ struct StoreServer::Impl {
   /// have that store land in freed memory (heap corruption, seen in the tests); and the
   /// worker threads are neither joined nor detached, so each association leaks its thread's
   /// stack (about 8 MiB of address space and two mappings; measured: +885 MiB VmSize after
-  /// 100 C-ECHOs). Here each association's thread is joined, and the object it runs on
-  /// lives on that thread's stack. `bound` gets "" once the port is open, else why not.
+  /// 100 C-ECHOs). Here each connection's thread is joined, and the object it runs on
+  /// lives on that thread's stack.
+  ///
+  /// This thread only accepts. ASC_receiveAssociation would also read the A-ASSOCIATE-RQ
+  /// (and do the TLS handshake) here, so that one caller that connects and sends nothing
+  /// held up every other caller for the ACSE timeout (over TLS: until it hung up). Each
+  /// connection's thread reads its own request (see handoffLock), and is hung up on when
+  /// the request is not in within the ACSE timeout of the accept. `bound` gets "" once the
+  /// port is open, else why not.
   void listen(std::promise<std::string>& bound) {
     T_ASC_Network* network = nullptr;
-    OFCondition result = ASC_initializeNetwork(NET_ACCEPTOR, options.port, options.acseTimeoutSeconds, &network);
-    if (result.good() && tls) result = ASC_setTransportLayer(network, tls.get(), 0 /* not owned */);
-    if (result.bad()) {
+    OFCondition result;
+    {
+      std::lock_guard<std::mutex> lock(handoffLock());
+      result = ASC_initializeNetwork(NET_ACCEPTOR, options.port, options.acseTimeoutSeconds, &network);
+    }
+    if (result.good()) result = ASC_setTransportLayer(network, transport.get(), 0 /* not owned */);
+    std::string error = result.bad() ? result.text() : "";
+    const int listening = result.good() ? static_cast<int>(DUL_networkSocket(network->network)) : -1;
+    if (error.empty()) {
+      // Non-blocking, so that a caller gone between poll() and accept() cannot stall the loop.
+      const int flags = ::fcntl(listening, F_GETFL);
+      if (listening < 0 || flags < 0 || ::fcntl(listening, F_SETFL, flags | O_NONBLOCK) != 0) error = std::strerror(errno);
+    }
+    if (!error.empty()) {
       if (network != nullptr) ASC_dropNetwork(&network);
-      bound.set_value(result.text());
+      bound.set_value(error);
       return;
     }
     bound.set_value("");
     const DcmSharedSCPConfig shared(config);
-    std::vector<std::unique_ptr<Association>> associations;
-    auto reap = [&associations] {
-      for (auto it = associations.begin(); it != associations.end();) {
+    std::vector<std::unique_ptr<Connection>> connections;
+    auto reap = [&connections] {
+      for (auto it = connections.begin(); it != connections.end();) {
         if ((*it)->done) {
           (*it)->thread.join();
-          it = associations.erase(it);
+          it = connections.erase(it);
         } else {
           ++it;
         }
@@ -204,46 +312,129 @@ struct StoreServer::Impl {
     };
     while (running) {
       reap();
-      T_ASC_Association* association = nullptr;
-      // Waits at most a second (non-blocking mode), so that stop() is seen.
-      const OFCondition received = ASC_receiveAssociation(network, &association, options.maxPduBytes, nullptr, nullptr,
-                                                          tls != nullptr, DUL_NOBLOCK, 1);
-      if (received == DUL_NOASSOCIATIONREQUEST) {
-        ASC_destroyAssociation(&association);
-        continue;
-      }
-      if (received.bad()) {  // e.g. a failed TLS handshake (reported by its callback)
-        ASC_dropAssociation(association);
-        ASC_destroyAssociation(&association);
-        continue;
-      }
-      reap();  // what ended while this one was waiting
-      if (associations.size() >= static_cast<size_t>(options.maxAssociations)) {
-        const auto& p = association->params->DULparams;
-        handler.associationRejected(p.callingAPTitle, p.calledAPTitle, p.callingPresentationAddress,
-                                    "busy: node.max_associations (" + std::to_string(options.maxAssociations) +
-                                        ") associations at once");
-        T_ASC_RejectParameters reject{ASC_RESULT_REJECTEDTRANSIENT, ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED,
-                                      ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED};
-        ASC_rejectAssociation(association, &reject);
-        ASC_dropAssociation(association);
-        ASC_destroyAssociation(&association);
-        continue;
-      }
-      auto slot = std::make_unique<Association>();
-      Association* self = slot.get();
-      slot->thread = std::thread([this, self, association, shared] {
-        {
-          StoreWorker worker(*this);
-          worker.setSharedConfig(shared);
-          worker.run(association);  // the worker's destructor drops and frees the association
+      // Hang up on those whose request is overdue; wake for the next deadline, or within a
+      // second to see whether to stop.
+      const Clock::time_point now = Clock::now();
+      Clock::time_point wake = now + std::chrono::seconds(1);
+      for (auto& c : connections) hangUpWhenDue(*c, now, wake);
+      pollfd p{listening, POLLIN, 0};
+      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count() + 1;
+      if (::poll(&p, 1, static_cast<int>(wait)) <= 0) continue;
+      sockaddr_storage from{};
+      socklen_t length = sizeof from;
+      int socket = ::accept4(listening, reinterpret_cast<sockaddr*>(&from), &length, SOCK_CLOEXEC);
+      if (socket < 0) {
+        // EAGAIN: gone before accept(); EMFILE and the like: give the process a moment.
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
-        self->done = true;
-      });
-      associations.push_back(std::move(slot));
+        continue;
+      }
+      if (socket == 0) {  // (only when stdin is closed) DCMTK takes a socket only when it is > 0
+        const int moved = ::fcntl(socket, F_DUPFD_CLOEXEC, 3);
+        ::close(socket);
+        if (moved < 0) continue;
+        socket = moved;
+      }
+      const std::string peer = addressOf(from);
+      reap();
+      if (negotiating >= maxNegotiating()) {
+        // Such a caller cannot be told "busy" without reading its request, which is what
+        // those before it are doing. Each of them is gone within the ACSE timeout.
+        ::close(socket);
+        handler.associationRejected("", "", peer,
+                                    "busy: " + std::to_string(maxNegotiating()) +
+                                        " callers are already sending their association requests; closed unread");
+        continue;
+      }
+      auto slot = std::make_unique<Connection>();
+      Connection* self = slot.get();
+      self->peer = peer;
+      self->deadline = Clock::now() + std::chrono::seconds(options.acseTimeoutSeconds);
+      self->watch = ::fcntl(socket, F_DUPFD_CLOEXEC, 0);
+      if (self->watch < 0) {  // out of descriptors: it could not be bounded
+        ::close(socket);
+        continue;
+      }
+      ++negotiating;
+      try {
+        slot->thread = std::thread([this, self, socket, network, shared] {
+          associate(*self, socket, network, shared);
+          self->done = true;
+        });
+      } catch (const std::system_error&) {  // no thread to be had: as if it had never connected
+        --negotiating;
+        ::close(self->watch);
+        ::close(socket);
+        continue;
+      }
+      connections.push_back(std::move(slot));
     }
-    for (auto& a : associations) a->thread.join();  // the associations in progress finish
+    // Callers still sending their request are hung up on (nothing of theirs is lost); the
+    // associations in progress finish.
+    Clock::time_point unused;
+    for (auto& c : connections) hangUpWhenDue(*c, Clock::time_point::max(), unused);
+    for (auto& c : connections) c->thread.join();
     ASC_dropNetwork(&network);
+  }
+
+  /// One connection, on its thread: its association request is read and, unless
+  /// node.max_associations are already in progress, served by a StoreWorker.
+  void associate(Connection& c, int socket, T_ASC_Network* network, const DcmSharedSCPConfig& shared) {
+    current = &c;
+    T_ASC_Association* association = nullptr;
+    OFCondition received = EC_Normal;
+    {
+      std::unique_lock<std::mutex> lock(handoffLock());
+      dcmExternalSocketHandle.set(static_cast<DcmNativeSocketType>(socket));
+      socketTaken = false;
+      handingOff = &lock;  // HandoffLayer unlocks it once DCMTK has the socket
+      received = ASC_receiveAssociation(network, &association, options.maxPduBytes, nullptr, nullptr, tls != nullptr,
+                                        DUL_NOBLOCK, options.acseTimeoutSeconds);
+      handingOff = nullptr;
+      if (lock.owns_lock()) dcmExternalSocketHandle.set(kNoSocket);
+    }
+    if (!socketTaken) ::close(socket);  // DCMTK gave up before taking it; what it takes, it closes
+    {
+      std::lock_guard<std::mutex> lock(c.mutex);
+      ::close(c.watch);
+      c.watch = -1;
+    }
+    --negotiating;
+    if (received.bad() || c.cut) {
+      // A caller that hung up, failed its TLS handshake (reported by its callback), sent no
+      // DICOM, or sent no request in time (DCMTK's own read timeout, or hung up on here);
+      // the last is reported, unless the server is stopping.
+      if (Clock::now() >= c.deadline) {
+        handler.associationRejected("", "", c.peer,
+                                    "no association request within node.acse_timeout_seconds (" +
+                                        std::to_string(options.acseTimeoutSeconds) + ")");
+      }
+      ASC_dropAssociation(association);
+      ASC_destroyAssociation(&association);
+      return;
+    }
+    int open = associating.load();
+    while (open < options.maxAssociations && !associating.compare_exchange_weak(open, open + 1)) {
+    }
+    if (open >= options.maxAssociations) {
+      const auto& p = association->params->DULparams;
+      handler.associationRejected(p.callingAPTitle, p.calledAPTitle, p.callingPresentationAddress,
+                                  "busy: node.max_associations (" + std::to_string(options.maxAssociations) +
+                                      ") associations at once");
+      T_ASC_RejectParameters reject{ASC_RESULT_REJECTEDTRANSIENT, ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED,
+                                    ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED};
+      ASC_rejectAssociation(association, &reject);
+      ASC_dropAssociation(association);
+      ASC_destroyAssociation(&association);
+      return;
+    }
+    {
+      StoreWorker worker(*this);
+      worker.setSharedConfig(shared);
+      worker.run(association);  // the worker's destructor drops and frees the association
+    }
+    --associating;
   }
 };
 
@@ -347,6 +538,7 @@ StoreServer::~StoreServer() { stop(); }
 
 void StoreServer::start() {
   quietDcmtk();
+  preferTcpNoDelay();
   static std::once_flag decoders;
   std::call_once(decoders, [] {
     DJDecoderRegistration::registerCodecs();
@@ -365,10 +557,15 @@ void StoreServer::start() {
     impl_->tls = makeTlsLayer(NET_ACCEPTOR, {o.tls.certificateFile, o.tls.privateKeyFile, o.tls.caFile,
                                              o.tls.requirePeerCertificate});
     impl_->handshakeFailed = [this](const std::string& peer, const std::string& reason) {
-      impl_->handler.associationRejected("", "", peer, "TLS handshake failed: " + reason);
+      // Runs on the connection's thread. One that was hung up on (no handshake within the
+      // ACSE timeout, or the server stopping) is reported as such, not as a failed handshake.
+      const Impl::Connection* c = Impl::current;
+      if (c != nullptr && c->cut) return;
+      impl_->handler.associationRejected("", "", c != nullptr ? c->peer : peer, "TLS handshake failed: " + reason);
     };
     reportFailedHandshakes(*impl_->tls, &impl_->handshakeFailed);
   }
+  impl_->transport = std::make_unique<HandoffLayer>(impl_->tls.get());
   DcmSCPConfig& config = impl_->config;
   config.setAETitle(o.aeTitle.c_str());
   config.setPort(static_cast<Uint16>(o.port));
@@ -377,6 +574,8 @@ void StoreServer::start() {
   config.setDIMSETimeout(static_cast<Uint32>(o.dimseTimeoutSeconds));
   config.setConnectionBlockingMode(DUL_NOBLOCK);  // wakes every second to see whether to stop
   config.setConnectionTimeout(1);
+  // (Process-wide in DCMTK.) Also keeps a reverse lookup from running while an accepted
+  // socket is handed to DCMTK, under handoffLock().
   config.setHostLookupEnabled(OFFalse);
   config.setTransportLayer(impl_->tls.get());  // TLS on this port instead of plain TCP, when set
   OFList<OFString> syntaxes;

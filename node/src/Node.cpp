@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "torcht1/dicom/DicomError.h"
+#include "torcht1/dicom/TcpNoDelay.h"
 #include "torcht1/http/PngEncoder.h"
 #include "torcht1/node/NodeError.h"
 #include "torcht1/node/StatusPage.h"
@@ -47,6 +48,7 @@ Node::~Node() { stop(); }
 void Node::start() {
   if (started_) return;
   started_ = true;
+  dicom::preferTcpNoDelay();  // before the threads below: it sets an environment variable
   stopping_ = false;
   if (!settings_.destinations.empty()) {
     outbox_ = std::make_unique<Outbox>(spool_.root(), names(settings_.destinations));

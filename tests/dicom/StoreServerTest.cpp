@@ -3,16 +3,22 @@
 
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <atomic>
 #include <cstdlib>
 #include <future>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <thread>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +32,7 @@
 #include "torcht1/phantom/PhantomGenerator.h"
 #include "ChildProcess.h"
 #include "FreePort.h"
+#include "SilentClient.h"
 
 namespace fs = std::filesystem;
 
@@ -251,6 +258,190 @@ TEST(StoreServer, BeyondMaxAssociationsACallerIsRejectedAsBusyAndTold) {
   for (const auto& failure : handler.failures()) {
     EXPECT_EQ(failure, "association: busy: node.max_associations (1) associations at once");
   }
+  fs::remove_all(root);
+}
+
+/// A small study for the association tests: `files` single-frame MR instances.
+dicom::WrittenStudy smallStudy(const fs::path& dir, int seed) {
+  phantom::PhantomOptions options;
+  options.size = 16;
+  options.slices = 1;
+  options.seed = seed;
+  return dicom::MolliSeriesWriter(options, "storeservertest").write(phantom::PhantomGenerator(options).generate(), dir.string());
+}
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+TEST(StoreServer, ACallerThatSendsNothingHoldsUpNoOtherAssociation) {
+  // DCMTK's ASC_receiveAssociation accepts a connection and then reads its A-ASSOCIATE-RQ
+  // (over TLS: does the handshake first). On the listening thread, one caller that connects
+  // and sends nothing held up every other caller for the ACSE timeout (over TLS: until it
+  // hung up). Here that caller waits on its own thread, and does not take the one
+  // association node.max_associations allows.
+  const fs::path root = fs::temp_directory_path() / ("torcht1-storeserver-silent-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  const auto study = smallStudy(root / "study", 8);
+  dicom::StoreServerOptions serverOptions;
+  serverOptions.port = testing::freePort();
+  serverOptions.tempDir = (root / "tmp").string();
+  serverOptions.acseTimeoutSeconds = 30;
+  serverOptions.maxAssociations = 1;
+  KeepingHandler handler(root / "received");
+  dicom::StoreServer server(serverOptions, handler);
+  server.start();
+  testing::SilentClient silent(serverOptions.port);
+  ASSERT_TRUE(silent.connected());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the server has it by now
+
+  dicom::StorePeer peer;
+  peer.port = serverOptions.port;
+  peer.calledAeTitle = serverOptions.aeTitle;
+  peer.callingAeTitle = "SCANNER";
+  peer.timeoutSeconds = 20;
+  const auto start = Clock::now();
+  std::vector<dicom::StoreResult> sent;
+  std::string error;
+  try {
+    sent = dicom::StoreClient(peer).send({study.files[0]});
+  } catch (const dicom::DicomError& e) {
+    error = e.what();
+  }
+  const double took = secondsSince(start);
+  ASSERT_EQ(sent.size(), 1u) << error << " after " << took << " s";
+  EXPECT_TRUE(sent[0].ok) << sent[0].error;
+  EXPECT_LT(took, 5.0) << "a C-STORE while a caller that sends nothing is connected (ACSE timeout 30 s)";
+
+  // Stopping does not wait for the silent caller either: it has sent nothing to lose.
+  const auto stopping = Clock::now();
+  server.stop();
+  EXPECT_LT(secondsSince(stopping), 3.0) << "stop() with a silent caller connected";
+  EXPECT_TRUE(silent.closedByPeerWithin(std::chrono::seconds(1))) << "the silent caller is hung up on at stop";
+  EXPECT_TRUE(handler.failures().empty()) << handler.failures().front();
+  fs::remove_all(root);
+}
+
+TEST(StoreServer, SilentCallersAreHungUpOnAfterTheAcseTimeoutAndAFloodOfThemIsBounded) {
+  // Each caller that sends nothing is hung up on node.acse_timeout_seconds after it
+  // connected (a TLS handshake or an A-ASSOCIATE-RQ that trickles in gets no longer). At
+  // most max(node.max_associations, 16) callers at once may still be sending their request;
+  // beyond that a connection is closed at once, unread. Nothing waits forever: once the
+  // silent ones are gone, a caller gets its association.
+  const fs::path root = fs::temp_directory_path() / ("torcht1-storeserver-flood-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  const auto study = smallStudy(root / "study", 9);
+  dicom::StoreServerOptions serverOptions;
+  serverOptions.port = testing::freePort();
+  serverOptions.tempDir = (root / "tmp").string();
+  serverOptions.acseTimeoutSeconds = 2;
+  serverOptions.maxAssociations = 1;
+  KeepingHandler handler(root / "received");
+  dicom::StoreServer server(serverOptions, handler);
+  server.start();
+  const auto start = Clock::now();
+  std::vector<std::unique_ptr<testing::SilentClient>> flood;
+  for (int i = 0; i < 20; ++i) {
+    flood.push_back(std::make_unique<testing::SilentClient>(serverOptions.port));
+    ASSERT_TRUE(flood.back()->connected()) << i;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  size_t closedAtOnce = 0;
+  for (auto& caller : flood) {
+    if (caller->closedByPeerWithin(std::chrono::milliseconds(1))) {
+      ++closedAtOnce;
+      caller.reset();
+    }
+  }
+  ASSERT_LT(secondsSince(start), 2.0) << "too slow to tell the closed-at-once from the timed-out";
+  EXPECT_EQ(closedAtOnce, 4u) << "20 silent callers, 16 of them may wait for the ACSE timeout";
+  for (auto& caller : flood) {
+    if (!caller) continue;
+    const auto left = std::chrono::milliseconds(4500) - std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    EXPECT_TRUE(caller->closedByPeerWithin(std::max(left, std::chrono::milliseconds(1))))
+        << "a silent caller still connected " << secondsSince(start) << " s after it connected (ACSE timeout 2 s)";
+  }
+  EXPECT_GE(secondsSince(start), 1.5) << "hung up on before the ACSE timeout";
+
+  dicom::StorePeer peer;
+  peer.port = serverOptions.port;
+  peer.calledAeTitle = serverOptions.aeTitle;
+  peer.callingAeTitle = "SCANNER";
+  peer.timeoutSeconds = 10;
+  const auto sent = dicom::StoreClient(peer).send({study.files[0]});
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_TRUE(sent[0].ok) << sent[0].error;
+  server.stop();
+
+  size_t timedOut = 0, closedUnread = 0;
+  for (const auto& failure : handler.failures()) {
+    if (failure == "association: no association request within node.acse_timeout_seconds (2)") {
+      ++timedOut;
+    } else if (failure == "association: busy: 16 callers are already sending their association requests; closed unread") {
+      ++closedUnread;
+    } else {
+      ADD_FAILURE() << failure;
+    }
+  }
+  EXPECT_EQ(timedOut, 16u);
+  EXPECT_EQ(closedUnread, 4u);
+  fs::remove_all(root);
+}
+
+/// TCP_NODELAY as this process found it, before any server or client could set it.
+const std::optional<std::string> kNoDelayAtStart = []() -> std::optional<std::string> {
+  const char* value = std::getenv("TCP_NODELAY");
+  return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
+}();
+
+/// This process's socket whose peer is 127.0.0.1:`peerPort` (the server's end of a
+/// connection); -1 when there is none.
+int socketConnectedTo(int peerPort) {
+  for (const auto& entry : fs::directory_iterator("/proc/self/fd")) {
+    int fd = -1;
+    try {
+      fd = std::stoi(entry.path().filename().string());
+    } catch (const std::exception&) {
+      continue;
+    }
+    sockaddr_in peer{};
+    socklen_t length = sizeof peer;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) == 0 && peer.sin_family == AF_INET &&
+        ntohs(peer.sin_port) == peerPort) {
+      return fd;
+    }
+  }
+  return -1;
+}
+
+TEST(StoreServer, NaglesAlgorithmIsOffOnItsSocketsUnlessTheEnvironmentSaysOtherwise) {
+  // With Nagle's algorithm on at both ends, every C-STORE waited for a delayed ACK (about
+  // 40 ms). DCMTK turns it off when TCP_NODELAY is set in the environment; the server sets
+  // it, unless the user did.
+  if (kNoDelayAtStart) GTEST_SKIP() << "TCP_NODELAY=" << *kNoDelayAtStart << " in the environment: left as set";
+  const fs::path root = fs::temp_directory_path() / ("torcht1-storeserver-nodelay-" + std::to_string(::getpid()));
+  dicom::StoreServerOptions serverOptions;
+  serverOptions.port = testing::freePort();
+  serverOptions.tempDir = (root / "tmp").string();
+  KeepingHandler handler(root / "received");
+  dicom::StoreServer server(serverOptions, handler);
+  server.start();
+  const char* set = std::getenv("TCP_NODELAY");
+  EXPECT_EQ(std::string(set != nullptr ? set : "(not set)"), "1");
+  testing::SilentClient caller(serverOptions.port);
+  ASSERT_TRUE(caller.connected());
+  // DCMTK sets the option when it takes the accepted socket, before it reads anything.
+  int noDelay = -1;
+  for (int i = 0; i < 100 && noDelay != 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const int fd = socketConnectedTo(caller.localPort());
+    socklen_t length = sizeof noDelay;
+    if (fd < 0 || ::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &noDelay, &length) != 0) noDelay = -1;
+  }
+  EXPECT_EQ(noDelay, 1) << "TCP_NODELAY on the server's end of a connection (-1: not found)";
+  server.stop();
   fs::remove_all(root);
 }
 

@@ -24,6 +24,7 @@
 #include "FreePort.h"
 #include "NodeLog.h"
 #include "RunToEnd.h"
+#include "SilentClient.h"
 #include "HttpClient.h"
 #include "StoreScpProcess.h"
 
@@ -330,6 +331,59 @@ TEST_F(NodeSecurityTest, ATlsDestinationWhoseCertificateIsNotTrustedGetsNothing)
   EXPECT_NE(log.find("reason=\"PACS@127.0.0.1:" + std::to_string(pacs.port()) + ": no association"), std::string::npos)
       << log;
   EXPECT_EQ(log.find("event=sent "), std::string::npos) << log;
+}
+
+TEST_F(NodeSecurityTest, ATlsCallerThatSendsNothingHoldsUpNoOtherAssociation) {
+  if (!pki_.error.empty()) GTEST_SKIP() << "no test certificates (openssl command): " << pki_.error;
+  // On the TLS port a caller that connects and sends no ClientHello held up every other
+  // caller until it hung up (the handshake ran on the listening thread, with no timeout).
+  useTls();
+  settings_.node.acseTimeoutSeconds = 30;
+  node::Node node(settings_, log_);
+  node.start();
+  testing::SilentClient silent(settings_.node.port);
+  ASSERT_TRUE(silent.connected());
+  std::this_thread::sleep_for(300ms);  // the node has it by now
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::string> arguments = {"echoscu", "-aet", "SCANNER", "-aec", "TORCHT1"};
+  for (const auto& option : clientTls("scanner")) arguments.push_back(option);
+  arguments.push_back("127.0.0.1");
+  arguments.push_back(std::to_string(settings_.node.port));
+  const Ran echoed = runToEnd(arguments, dir_ / "echo.log", {}, 20s);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(echoed.state, kExitedOk) << echoed.output;
+  EXPECT_LT(took, 5.0) << "a C-ECHO over TLS while a caller that sends nothing is connected (ACSE timeout 30 s)";
+  EXPECT_EQ(log_.str().find("event=association_rejected"), std::string::npos) << log_.str();
+  // (Before the fix, the node could not stop while the silent caller was connected.) Once it
+  // hangs up, its handshake has failed, and that is reported as before.
+  silent.close();
+  EXPECT_TRUE(waitFor([&] {
+    return log_.str().find("event=association_rejected from=\"\" called=\"\" peer=127.0.0.1 "
+                           "reason=\"TLS handshake failed: ") != std::string::npos;
+  }, 5s)) << log_.str();
+  node.stop();
+}
+
+TEST_F(NodeSecurityTest, ATlsCallerThatSendsNothingIsHungUpOnAfterTheAcseTimeout) {
+  if (!pki_.error.empty()) GTEST_SKIP() << "no test certificates (openssl command): " << pki_.error;
+  useTls();
+  settings_.node.acseTimeoutSeconds = 2;
+  node::Node node(settings_, log_);
+  node.start();
+  testing::SilentClient silent(settings_.node.port);
+  ASSERT_TRUE(silent.connected());
+  EXPECT_TRUE(silent.closedByPeerWithin(5s)) << "a caller that started no TLS handshake, after the ACSE timeout (2 s)";
+  silent.close();
+  ASSERT_TRUE(waitFor([&] { return log_.str().find("event=association_rejected") != std::string::npos; }, 5s))
+      << log_.str();
+  node.stop();
+  const std::string log = log_.str();
+  EXPECT_NE(log.find("event=association_rejected from=\"\" called=\"\" peer=127.0.0.1 "
+                     "reason=\"no association request within node.acse_timeout_seconds (2)\""),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("TLS handshake failed"), std::string::npos) << "one line for it, the timeout\n" << log;
+  EXPECT_EQ(metric(node, "torcht1_associations_rejected_total"), "1");
 }
 
 }  // namespace

@@ -22,8 +22,13 @@ struct ServerTls {
 struct StoreServerOptions {
   std::string aeTitle = "TORCHT1";
   int port = 11112;
+  /// Associations served at once; a caller beyond them is rejected (transient, local limit
+  /// exceeded). Callers still sending their association request do not count: at most
+  /// max(maxAssociations, 16) of those at once, and a connection beyond them is closed unread.
   int maxAssociations = 8;
   int maxPduBytes = 65536;
+  /// A caller's TLS handshake and association request must be in within this time of its
+  /// connection being accepted, or it is hung up on.
   int acseTimeoutSeconds = 30;
   int dimseTimeoutSeconds = 60;
   /// Associations must call this node's AE title.
@@ -59,9 +64,11 @@ class StoreHandler {
 
 /// The DICOM receiver: C-ECHO and C-STORE of MR, Enhanced MR (and the map objects we write,
 /// when PACS forwards them back) in uncompressed, deflated and lossless compressed transfer
-/// syntaxes, one thread per association (DCMTK DcmThreadSCP). Every instance is written
-/// to disk and fsync'd before the handler sees it; the success response goes out only when
-/// the handler has taken it. A dropped association leaves no file behind.
+/// syntaxes, one thread per association (DCMTK DcmThreadSCP). The listening thread only
+/// accepts: each connection's TLS handshake and association request are read on its own
+/// thread, so a caller that connects and sends nothing holds up no other. Every instance is
+/// written to disk and fsync'd before the handler sees it; the success response goes out
+/// only when the handler has taken it. A dropped association leaves no file behind.
 class StoreServer {
  public:
   StoreServer(StoreServerOptions options, StoreHandler& handler);
@@ -70,7 +77,8 @@ class StoreServer {
   /// Starts listening on its own thread; throws DicomError (one line) when the port cannot
   /// be bound, an allowed host does not resolve, or a TLS file cannot be used.
   void start();
-  /// Stops accepting, lets running associations finish (within the DIMSE timeout), returns.
+  /// Stops accepting, hangs up on callers whose association request is not in yet, lets
+  /// running associations finish (within the DIMSE timeout), returns.
   void stop();
 
  private:
