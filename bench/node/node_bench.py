@@ -93,6 +93,12 @@ class Node:
                                         stderr=subprocess.STDOUT)
         wait_until(lambda: "event=started" in open(self.log_path).read(), 60, "the node")
 
+    def cpu_seconds(self):
+        """User + system CPU time of the node so far."""
+        with open(f"/proc/{self.process.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def peak_memory_mib(self):
         with open(f"/proc/{self.process.pid}/status") as f:
             for line in f:
@@ -163,7 +169,7 @@ def main():
         for mode, expected_count in (("expected_count", True), ("idle", False)):
             node = Node(args.binary, work, "node-" + mode, orthanc, expected_count, args.idle)
             arrivals, stop = {}, threading.Event()
-            watcher = threading.Thread(target=watch, args=(orthanc, maps_per_series, arrivals, stop))
+            watcher = threading.Thread(target=watch, args=(orthanc, maps_per_series, arrivals, stop), daemon=True)
             watcher.start()
             latencies = []
             for _ in range(args.latency_series):
@@ -183,7 +189,7 @@ def main():
 
         node = Node(args.binary, work, "node-throughput", orthanc, True, args.idle)
         arrivals, stop = {}, threading.Event()
-        watcher = threading.Thread(target=watch, args=(orthanc, maps_per_series, arrivals, stop))
+        watcher = threading.Thread(target=watch, args=(orthanc, maps_per_series, arrivals, stop), daemon=True)
         watcher.start()
         sent_at = {}
         lock = threading.Lock()
@@ -195,28 +201,45 @@ def main():
                 with lock:
                     sent_at[f"TT1-{1000 + seed}"] = t
 
+        cpu_before = node.cpu_seconds()
         start = time.time()
         threads = [threading.Thread(target=sender, args=(p,)) for p in plan]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        sending_s = time.time() - start
         wait_until(lambda: all(pid in arrivals for pid in sent_at), 600, "every map series")
         end = max(arrivals[pid] for pid in sent_at)
         stop.set()
         watcher.join()
         memory = node.peak_memory_mib()
+        node_cpu_s = node.cpu_seconds() - cpu_before
         errors = sum(1 for line in open(node.log_path) if "event=failed" in line or "event=send_failed" in line)
+        fit_ms, total_ms = [], []
+        for line in open(node.log_path):
+            if " event=fitted " in f" {line} ":
+                fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+                fit_ms.append(float(fields.get("fit_ms", "nan")))
+                total_ms.append(float(fields.get("total_ms", "nan")))
+        shutil.copy(node.log_path, os.path.join(args.out, "node-throughput.log"))
         node.stop()
         orthanc.stop()
         lat = [arrivals[pid] - sent_at[pid] for pid in sent_at]
         n = len(sent_at)
         results["throughput"] = {"senders": args.senders, "series": n, "seconds": end - start,
                                  "series_per_minute": 60 * n / (end - start), "latency_p50_s": percentile(lat, 50),
-                                 "latency_p99_s": percentile(lat, 99), "peak_memory_mib": memory, "errors": errors}
+                                 "latency_p99_s": percentile(lat, 99), "peak_memory_mib": memory, "errors": errors,
+                                 "sending_s": sending_s, "fit_ms_median": statistics.median(fit_ms),
+                                 "decode_to_written_ms_median": statistics.median(total_ms), "node_cpu_s": node_cpu_s}
         print(f"throughput: {args.senders} senders x {args.series_per_sender} series = {n} series in "
               f"{end - start:.1f} s: {60 * n / (end - start):.1f} series/min; latency p50 {percentile(lat, 50):.2f} s, "
               f"p99 {percentile(lat, 99):.2f} s; node peak memory {memory:.0f} MiB; errors {errors}", flush=True)
+        print(f"  the senders took {sending_s:.1f} s to send it all; per series in the node: fit median "
+              f"{statistics.median(fit_ms):.0f} ms, decode to maps written median {statistics.median(total_ms):.0f} ms "
+              f"(latency beyond that is queueing behind other series); the node used {node_cpu_s:.1f} s of CPU "
+              f"({1000 * node_cpu_s / n:.0f} ms per series) of the {os.cpu_count()} cores' {os.cpu_count() * (end - start):.0f} s",
+              flush=True)
         with open(os.path.join(args.out, "node-bench.json"), "w") as f:
             json.dump(results, f, indent=2)
         print(f"summary: latency_expected_count_median_s={results['latency_expected_count_s']['median']:.3f} "
