@@ -83,6 +83,26 @@ std::vector<uint16_t> pixels(DcmFileFormat& format) {
   return std::vector<uint16_t>(data, data + count);
 }
 
+/// A receiver that takes one association at a time, with the ACSE timeout given.
+dicom::StoreServerOptions oneAssociationServer(const fs::path& root, int acseTimeoutSeconds) {
+  dicom::StoreServerOptions options;
+  options.port = testing::freePort();
+  options.tempDir = (root / "tmp").string();
+  options.acseTimeoutSeconds = acseTimeoutSeconds;
+  options.maxAssociations = 1;
+  return options;
+}
+
+/// A scanner that sends to `server`.
+dicom::StorePeer scannerFor(const dicom::StoreServerOptions& server, int timeoutSeconds) {
+  dicom::StorePeer peer;
+  peer.port = server.port;
+  peer.calledAeTitle = server.aeTitle;
+  peer.callingAeTitle = "SCANNER";
+  peer.timeoutSeconds = timeoutSeconds;
+  return peer;
+}
+
 TEST(StoreServer, WritesEveryAcceptedTransferSyntaxWholeAndAsSent) {
   const fs::path root = fs::temp_directory_path() / ("torcht1-storeserver-" + std::to_string(::getpid()));
   fs::remove_all(root);
@@ -180,11 +200,7 @@ TEST(StoreServer, AssociationsLeaveNoThreadBehindAndRejectedOnesAreSafe) {
   KeepingHandler handler(root / "received");
   dicom::StoreServer server(serverOptions, handler);
   server.start();
-  dicom::StorePeer peer;
-  peer.port = serverOptions.port;
-  peer.calledAeTitle = serverOptions.aeTitle;
-  peer.callingAeTitle = "SCANNER";
-  peer.timeoutSeconds = 10;
+  const dicom::StorePeer peer = scannerFor(serverOptions, 10);
   dicom::StorePeer intruder = peer;
   intruder.callingAeTitle = "INTRUDER";
   auto round = [&](int n) {
@@ -223,11 +239,7 @@ TEST(StoreServer, BeyondMaxAssociationsACallerIsRejectedAsBusyAndTold) {
   KeepingHandler handler(root / "received", release.get_future().share());
   dicom::StoreServer server(serverOptions, handler);
   server.start();
-  dicom::StorePeer peer;
-  peer.port = serverOptions.port;
-  peer.calledAeTitle = serverOptions.aeTitle;
-  peer.callingAeTitle = "SCANNER";
-  peer.timeoutSeconds = 10;
+  const dicom::StorePeer peer = scannerFor(serverOptions, 10);
   std::vector<dicom::StoreResult> first;
   std::thread holding([&] { first = dicom::StoreClient(peer).send({study.files[0]}); });
   for (int i = 0; i < 200 && handler.entered() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
@@ -276,6 +288,7 @@ double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+
 TEST(StoreServer, ACallerThatSendsNothingHoldsUpNoOtherAssociation) {
   // DCMTK's ASC_receiveAssociation accepts a connection and then reads its A-ASSOCIATE-RQ
   // (over TLS: does the handshake first). On the listening thread, one caller that connects
@@ -285,11 +298,7 @@ TEST(StoreServer, ACallerThatSendsNothingHoldsUpNoOtherAssociation) {
   const fs::path root = fs::temp_directory_path() / ("torcht1-storeserver-silent-" + std::to_string(::getpid()));
   fs::remove_all(root);
   const auto study = smallStudy(root / "study", 8);
-  dicom::StoreServerOptions serverOptions;
-  serverOptions.port = testing::freePort();
-  serverOptions.tempDir = (root / "tmp").string();
-  serverOptions.acseTimeoutSeconds = 30;
-  serverOptions.maxAssociations = 1;
+  const dicom::StoreServerOptions serverOptions = oneAssociationServer(root, 30);
   KeepingHandler handler(root / "received");
   dicom::StoreServer server(serverOptions, handler);
   server.start();
@@ -297,11 +306,7 @@ TEST(StoreServer, ACallerThatSendsNothingHoldsUpNoOtherAssociation) {
   ASSERT_TRUE(silent.connected());
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the server has it by now
 
-  dicom::StorePeer peer;
-  peer.port = serverOptions.port;
-  peer.calledAeTitle = serverOptions.aeTitle;
-  peer.callingAeTitle = "SCANNER";
-  peer.timeoutSeconds = 20;
+  const dicom::StorePeer peer = scannerFor(serverOptions, 20);
   const auto start = Clock::now();
   std::vector<dicom::StoreResult> sent;
   std::string error;
@@ -333,11 +338,7 @@ TEST(StoreServer, SilentCallersAreHungUpOnAfterTheAcseTimeoutAndAFloodOfThemIsBo
   const fs::path root = fs::temp_directory_path() / ("torcht1-storeserver-flood-" + std::to_string(::getpid()));
   fs::remove_all(root);
   const auto study = smallStudy(root / "study", 9);
-  dicom::StoreServerOptions serverOptions;
-  serverOptions.port = testing::freePort();
-  serverOptions.tempDir = (root / "tmp").string();
-  serverOptions.acseTimeoutSeconds = 2;
-  serverOptions.maxAssociations = 1;
+  const dicom::StoreServerOptions serverOptions = oneAssociationServer(root, 2);
   KeepingHandler handler(root / "received");
   dicom::StoreServer server(serverOptions, handler);
   server.start();
@@ -365,11 +366,7 @@ TEST(StoreServer, SilentCallersAreHungUpOnAfterTheAcseTimeoutAndAFloodOfThemIsBo
   }
   EXPECT_GE(secondsSince(start), 1.5) << "hung up on before the ACSE timeout";
 
-  dicom::StorePeer peer;
-  peer.port = serverOptions.port;
-  peer.calledAeTitle = serverOptions.aeTitle;
-  peer.callingAeTitle = "SCANNER";
-  peer.timeoutSeconds = 10;
+  const dicom::StorePeer peer = scannerFor(serverOptions, 10);
   const auto sent = dicom::StoreClient(peer).send({study.files[0]});
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_TRUE(sent[0].ok) << sent[0].error;
