@@ -24,15 +24,38 @@ std::string oneLine(std::string s) {
   return s;
 }
 
+SeriesState parseState(const std::string& path) {
+  SeriesState state;
+  readKeyValues(path, [&](const std::string& name, const std::string& value) {
+    try {
+      if (name == "series_uid") state.seriesUid = value;
+      if (name == "description") state.description = value;
+      if (name == "version") state.version = std::stoi(value);
+      if (name == "fitted_instances") state.fittedInstances = std::stoul(value);
+      if (name == "outcome") state.outcome = value;
+      if (name == "reason") state.reason = value;
+    } catch (const std::exception&) {
+      // a damaged number reads as 0: the series is fitted again, with the same UIDs
+    }
+  });
+  return state;
+}
+
 }  // namespace
 
 Spool::Spool(std::string root) : root_(std::move(root)) {
-  for (const char* sub : {"tmp", "series", "outbox", "failed", "staging"}) makeDirectory(fs::path(root_) / sub);
+  for (const char* sub : {"tmp", "series", "expired", "outbox", "failed", "staging"}) {
+    makeDirectory(fs::path(root_) / sub);
+  }
 }
 
 std::string Spool::tempDir() const { return (fs::path(root_) / "tmp").string(); }
 
 std::string Spool::seriesDir(const std::string& key) const { return (fs::path(root_) / "series" / key).string(); }
+
+std::string Spool::expiredState(const std::string& key) const {
+  return (fs::path(root_) / "expired" / key).string();
+}
 
 std::string Spool::safeName(const std::string& uid) {
   const bool plain = !uid.empty() && uid.size() <= 64 && uid.front() != '.' &&
@@ -57,6 +80,7 @@ Spool::Committed Spool::commit(const dicom::ReceivedInstance& instance) {
   // get one and be known by its folder name.
   if (!fs::exists(dir / kStateFile)) {
     SeriesState state;
+    state.version = parseState(expiredState(c.key)).version;  // 0 unless it was fitted and expired
     state.seriesUid = instance.seriesInstanceUid;
     state.description = instance.seriesDescription;
     writeState(c.key, state);
@@ -132,20 +156,7 @@ std::vector<Spool::SpooledSeries> Spool::recover() {
 }
 
 SeriesState Spool::readState(const std::string& key) const {
-  SeriesState state;
-  readKeyValues((fs::path(seriesDir(key)) / kStateFile).string(), [&](const std::string& name, const std::string& value) {
-    try {
-      if (name == "series_uid") state.seriesUid = value;
-      if (name == "description") state.description = value;
-      if (name == "version") state.version = std::stoi(value);
-      if (name == "fitted_instances") state.fittedInstances = std::stoul(value);
-      if (name == "outcome") state.outcome = value;
-      if (name == "reason") state.reason = value;
-    } catch (const std::exception&) {
-      // a damaged number reads as 0: the series is fitted again, with the same UIDs
-    }
-  });
-  return state;
+  return parseState((fs::path(seriesDir(key)) / kStateFile).string());
 }
 
 void Spool::writeState(const std::string& key, const SeriesState& state) {
@@ -157,6 +168,17 @@ void Spool::writeState(const std::string& key, const SeriesState& state) {
 }
 
 void Spool::removeSeries(const std::string& key) {
+  // A fitted series leaves its state behind in expired/: should an instance of it arrive
+  // later, its next fit is the next version, with new UIDs, instead of version 1 again with
+  // the UIDs of maps already sent but other pixels.
+  const std::string state = (fs::path(seriesDir(key)) / kStateFile).string();
+  if (readState(key).version > 0) {
+    try {
+      renameDurably(state, expiredState(key));
+    } catch (const NodeError&) {
+      // the series goes anyway; a late instance would then start at version 1
+    }
+  }
   std::error_code ec;
   fs::remove_all(seriesDir(key), ec);
 }

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -305,6 +306,45 @@ TEST_F(NodeTest, SettledSeriesLeaveTheSpoolAfterTheRetentionTime) {
   EXPECT_NE(log_.str().find("event=not_t1"), std::string::npos);
   EXPECT_NE(log_.str().find("event=expired series=" + study_.seriesInstanceUid + " state=not_t1"), std::string::npos)
       << log_.str();
+}
+
+TEST_F(NodeTest, AFittedSeriesThatComesBackAfterItExpiredIsANewVersion) {
+  settings_.node.retentionHours = 1.0 / 3600;  // one second
+  node::Node node(settings_, log_);
+  node.start();
+  // Each state lasts about a second here, so the waits are on what stays: an empty list
+  // (expired) and the map files.
+  auto mapFiles = [&] {
+    size_t n = 0;
+    std::error_code ec;
+    for (const auto& entry : fs::recursive_directory_iterator(settings_.output.dir, ec)) n += entry.is_regular_file();
+    return n;
+  };
+  for (const auto& r : dicom::StoreClient(peer()).send(study_.files)) ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_TRUE(waitFor(node, [](const auto& all) { return all.empty(); })) << "fitted, then expired";
+  EXPECT_EQ(mapFiles(), 4u) << "T1 and SD of 2 slices";
+  // The same study again (a PACS rule that resends it): new UIDs, not version 1's again.
+  for (const auto& r : dicom::StoreClient(peer()).send(study_.files)) ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_TRUE(waitFor(node, [](const auto& all) { return all.empty(); })) << "fitted again, then expired";
+  node.stop();
+  EXPECT_EQ(mapFiles(), 8u);
+  EXPECT_NE(log_.str().find("event=expired series=" + study_.seriesInstanceUid + " state=fitted"), std::string::npos)
+      << log_.str();
+  EXPECT_NE(log_.str().find("event=refitted series=" + study_.seriesInstanceUid + " version=2"), std::string::npos);
+  std::set<std::string> seriesUids;
+  size_t v2 = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(settings_.output.dir)) {
+    if (!entry.is_regular_file()) continue;
+    DcmFileFormat file;
+    ASSERT_TRUE(file.loadFile(entry.path().c_str()).good()) << entry.path();
+    OFString uid, description;
+    file.getDataset()->findAndGetOFString(DCM_SeriesInstanceUID, uid);
+    file.getDataset()->findAndGetOFString(DCM_SeriesDescription, description);
+    seriesUids.insert(uid.c_str());
+    if (std::string(description.c_str()).find("(v2)") != std::string::npos) ++v2;
+  }
+  EXPECT_EQ(seriesUids.size(), 4u) << "T1 and SD, versions 1 and 2: four map series";
+  EXPECT_GT(v2, 0u);
 }
 
 TEST_F(NodeTest, RefusesCallersNotAllowedAndKeepsServing) {

@@ -57,6 +57,34 @@ TEST_F(SpoolTest, ASeriesFolderLeftWithoutItsStateGetsOneWithTheNextInstance) {
   EXPECT_EQ(spool.readState(c.key).description, "MOLLI");
 }
 
+TEST_F(SpoolTest, AnExpiredFittedSeriesThatComesBackContinuesItsVersions) {
+  // Maps of version 1 went out with UIDs made from the series and the version. Should the
+  // series come back after it expired, version 1 again would reuse those UIDs for other pixels.
+  node::Spool spool(root_.string());
+  const auto c = spool.commit(incoming(spool, "1.2.3", "1.2.3.4"));
+  node::SeriesState fitted = spool.readState(c.key);
+  fitted.version = 3;
+  fitted.fittedInstances = 1;
+  fitted.outcome = "fitted";
+  spool.writeState(c.key, fitted);
+  spool.commit(incoming(spool, "1.2.9", "1.2.9.1"));  // never fitted
+  spool.removeSeries(c.key);
+  spool.removeSeries("1.2.9");
+  EXPECT_FALSE(fs::exists(spool.seriesDir(c.key)));
+  EXPECT_TRUE(fs::exists(spool.expiredState(c.key)));
+  EXPECT_FALSE(fs::exists(spool.expiredState("1.2.9"))) << "nothing to remember of a series never fitted";
+
+  spool.commit(incoming(spool, "1.2.3", "1.2.3.5"));
+  const node::SeriesState again = spool.readState(c.key);
+  EXPECT_EQ(again.version, 3) << "the next fit is version 4";
+  EXPECT_EQ(again.fittedInstances, 0u);
+  EXPECT_EQ(again.outcome, "");
+  EXPECT_EQ(again.seriesUid, "1.2.3");
+  spool.commit(incoming(spool, "1.2.9", "1.2.9.2"));
+  EXPECT_EQ(spool.readState("1.2.9").version, 0);
+  EXPECT_EQ(spool.recover().size(), 2u);
+}
+
 TEST_F(SpoolTest, ResentInstanceReplacesTheFileAndIsFlagged) {
   node::Spool spool(root_.string());
   spool.commit(incoming(spool, "1.2.3", "1.2.3.4", "first"));

@@ -21,6 +21,8 @@ struct SeriesState {
 ///   tmp/                      instances being received (removed at start-up: never acknowledged)
 ///   series/<key>/<sop>.dcm    received instances, fsync'd before the success response
 ///   series/<key>/state        SeriesState
+///   expired/<key>             the state of a fitted series that left after node.retention_hours
+///                             (one small file per series, kept: its last version numbers the next)
 /// (outbox/, failed/ and staging/ belong to the Outbox.) Keys are the UIDs themselves when
 /// they are plain UIDs ([0-9.], at most 64 characters), else "x" and a hash: no received
 /// string reaches a path unchecked.
@@ -32,6 +34,8 @@ class Spool {
   const std::string& root() const { return root_; }
   std::string tempDir() const;
   std::string seriesDir(const std::string& key) const;
+  /// Where a fitted series' state is kept once the series has expired.
+  std::string expiredState(const std::string& key) const;
 
   struct Committed {
     std::string key;
@@ -60,6 +64,8 @@ class Spool {
 
   SeriesState readState(const std::string& key) const;
   void writeState(const std::string& key, const SeriesState& state);
+  /// Removes the series' folder; a fitted series' state moves to expiredState(key), so that
+  /// a series started again by a late instance continues its version numbers.
   void removeSeries(const std::string& key);
 
   static std::string safeName(const std::string& uid);
