@@ -44,13 +44,19 @@ void checkOneLine(const std::string& message) {
   if (message.find_first_of("\r\n") != std::string::npos) throw std::logic_error("a message of more than one line: " + message);
 }
 
+/// Where the input's files are written: one folder per process, removed at exit.
+struct Scratch {
+  fs::path dir = fs::temp_directory_path() / ("torcht1-fuzz-" + std::to_string(::getpid()));
+  Scratch() { fs::create_directories(dir); }
+  ~Scratch() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
 const fs::path& scratch() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("torcht1-fuzz-" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
+  static const Scratch folder;
+  return folder.dir;
 }
 
 const node::SeriesMapper& mapper() {
