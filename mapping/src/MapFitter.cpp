@@ -145,12 +145,12 @@ torch::Tensor gatherColumns(const torch::Tensor& plane, const torch::Tensor& ind
   const int64_t rows = plane.size(0), columns = plane.size(1), picked = index.size(0);
   torch::Tensor out = torch::empty({rows, picked}, plane.options());
   const torch::Tensor indexCpu = index.contiguous();
-  const int64_t* at = indexCpu.data_ptr<int64_t>();
+  const int64_t* pick = indexCpu.data_ptr<int64_t>();
   const float* in = plane.data_ptr<float>();
   float* o = out.data_ptr<float>();
   at::parallel_for(0, rows, 1, [&](int64_t first, int64_t last) {
     for (int64_t r = first; r < last; ++r) {
-      for (int64_t j = 0; j < picked; ++j) o[r * picked + j] = in[r * columns + at[j]];
+      for (int64_t j = 0; j < picked; ++j) o[r * picked + j] = in[r * columns + pick[j]];
     }
   });
   return out;
@@ -344,17 +344,17 @@ FitResult MapFitter::fit(const FitInput& input) const {
         } else if (!(valueOf[i] >= options.validMin && valueOf[i] <= options.validMax)) {
           status = VoxelStatus::OutOfRange;
         }
-        const int64_t at = index[i];
-        result.status[at] = status;
-        auto& sliceStats = stats[at / voxels];
+        const int64_t where = index[i];
+        result.status[where] = status;
+        auto& sliceStats = stats[where / voxels];
         ++sliceStats.fittedVoxels;
-        for (int64_t p = 0; p < nParams; ++p) paramMap[p][at] = asFloat(paramOf[p][i]);
-        rssMap[at] = asFloat(rssOf[i]);
-        r2Map[at] = asFloat(r2Of[i]);
+        for (int64_t p = 0; p < nParams; ++p) paramMap[p][where] = asFloat(paramOf[p][i]);
+        rssMap[where] = asFloat(rssOf[i]);
+        r2Map[where] = asFloat(r2Of[i]);
         if (status == VoxelStatus::Valid) {
           ++sliceStats.validVoxels;
-          primaryMap[at] = asFloat(valueOf[i]);
-          sdMap[at] = asFloat(sdOf[i]);
+          primaryMap[where] = asFloat(valueOf[i]);
+          sdMap[where] = asFloat(sdOf[i]);
         }
       }
       const std::lock_guard<std::mutex> lock(statsMutex);
