@@ -51,6 +51,7 @@
 #include "FreePort.h"
 #include "NodeLog.h"
 #include "RunToEnd.h"
+#include "WaitFor.h"
 #include "HttpClient.h"
 #include "OrthancServer.h"
 
@@ -66,18 +67,10 @@ using testing::Ran;
 using testing::filesIn;
 using testing::kExitedOk;
 using testing::runToEnd;
+using testing::waitFor;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
-
-bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
 
 std::string text(DcmItem& ds, const DcmTagKey& tag) {
   OFString v;

@@ -32,6 +32,7 @@
 #include "FreePort.h"
 #include "NodeLog.h"
 #include "RunToEnd.h"
+#include "WaitFor.h"
 #include "OrthancServer.h"
 #include "StoreScpProcess.h"
 
@@ -47,19 +48,10 @@ using testing::Ran;
 using testing::filesIn;
 using testing::kExitedOk;
 using testing::runToEnd;
+using testing::waitFor;
 
 // ---------------------------------------------------------------------------------------
 // Small helpers
-
-/// Polls `done` every 50 ms until it holds or `timeout` passes.
-bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout = 60s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
 
 std::string text(DcmItem& ds, const DcmTagKey& tag) {
   OFString v;

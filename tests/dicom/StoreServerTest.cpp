@@ -83,6 +83,15 @@ std::vector<uint16_t> pixels(DcmFileFormat& format) {
   return std::vector<uint16_t>(data, data + count);
 }
 
+/// A small study for the association tests: `files` single-frame MR instances.
+dicom::WrittenStudy smallStudy(const fs::path& dir, int seed) {
+  phantom::PhantomOptions options;
+  options.size = 16;
+  options.slices = 1;
+  options.seed = seed;
+  return dicom::MolliSeriesWriter(options, "storeservertest").write(phantom::PhantomGenerator(options).generate(), dir.string());
+}
+
 /// A receiver that takes one association at a time, with the ACSE timeout given.
 dicom::StoreServerOptions oneAssociationServer(const fs::path& root, int acseTimeoutSeconds) {
   dicom::StoreServerOptions options;
@@ -187,12 +196,7 @@ TEST(StoreServer, AssociationsLeaveNoThreadBehindAndRejectedOnesAreSafe) {
   // its thread (heap corruption). Many short associations, rejected ones among them, show both.
   const fs::path root = fs::temp_directory_path() / ("torcht1-storeserver-threads-" + std::to_string(::getpid()));
   fs::remove_all(root);
-  phantom::PhantomOptions options;
-  options.size = 16;
-  options.slices = 1;
-  options.seed = 6;
-  const auto study = dicom::MolliSeriesWriter(options, "storeservertest")
-                         .write(phantom::PhantomGenerator(options).generate(), (root / "study").string());
+  const auto study = smallStudy(root / "study", 6);
   dicom::StoreServerOptions serverOptions;
   serverOptions.port = testing::freePort();
   serverOptions.tempDir = (root / "tmp").string();
@@ -225,12 +229,7 @@ TEST(StoreServer, AssociationsLeaveNoThreadBehindAndRejectedOnesAreSafe) {
 TEST(StoreServer, BeyondMaxAssociationsACallerIsRejectedAsBusyAndTold) {
   const fs::path root = fs::temp_directory_path() / ("torcht1-storeserver-busy-" + std::to_string(::getpid()));
   fs::remove_all(root);
-  phantom::PhantomOptions options;
-  options.size = 16;
-  options.slices = 1;
-  options.seed = 7;
-  const auto study = dicom::MolliSeriesWriter(options, "storeservertest")
-                         .write(phantom::PhantomGenerator(options).generate(), (root / "study").string());
+  const auto study = smallStudy(root / "study", 7);
   dicom::StoreServerOptions serverOptions;
   serverOptions.port = testing::freePort();
   serverOptions.tempDir = (root / "tmp").string();
@@ -273,14 +272,6 @@ TEST(StoreServer, BeyondMaxAssociationsACallerIsRejectedAsBusyAndTold) {
   fs::remove_all(root);
 }
 
-/// A small study for the association tests: `files` single-frame MR instances.
-dicom::WrittenStudy smallStudy(const fs::path& dir, int seed) {
-  phantom::PhantomOptions options;
-  options.size = 16;
-  options.slices = 1;
-  options.seed = seed;
-  return dicom::MolliSeriesWriter(options, "storeservertest").write(phantom::PhantomGenerator(options).generate(), dir.string());
-}
 
 using Clock = std::chrono::steady_clock;
 

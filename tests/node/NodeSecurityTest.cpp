@@ -24,6 +24,7 @@
 #include "FreePort.h"
 #include "NodeLog.h"
 #include "RunToEnd.h"
+#include "WaitFor.h"
 #include "SilentClient.h"
 #include "HttpClient.h"
 #include "StoreScpProcess.h"
@@ -38,15 +39,7 @@ using testing::readFile;
 using testing::Ran;
 using testing::kExitedOk;
 using testing::runToEnd;
-
-bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout = 60s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
+using testing::waitFor;
 
 /// A test PKI made with the openssl command: a CA, and certificates it signs for the node,
 /// the scanner and the PACS; plus a self-signed stranger nobody trusts.
