@@ -10,19 +10,25 @@ namespace torcht1::mapping {
 
 namespace {
 
+/// The model's basis functions, one per linear parameter (that parameter 1, the others 0),
+/// at the nonlinear parameter's values `nonlinear` [1, n]: [samples, n] each. `t` is
+/// [samples, 1] or [samples, n].
+std::vector<torch::Tensor> linearBasis(const SignalModel& model, const torch::Tensor& nonlinear, const torch::Tensor& t) {
+  const auto linear = model.linearParameters();
+  std::vector<torch::Tensor> basis;
+  for (int l : linear) {
+    std::vector<torch::Tensor> unit(model.parameterCount());
+    for (int other : linear) unit[other] = torch::full_like(nonlinear, other == l ? 1.0 : 0.0);
+    unit[model.nonlinearParameter()] = nonlinear;
+    basis.push_back(model.signal(unit, t));
+  }
+  return basis;
+}
+
 /// Orthonormal bases of the model's linear span at each grid value of the nonlinear
 /// parameter, [grid, samples, linear], computed in float64 on the CPU (it is tiny).
 torch::Tensor gridBases(const SignalModel& model, const torch::Tensor& grid, const torch::Tensor& t) {
-  const auto linear = model.linearParameters();
-  const int64_t g = grid.size(0);
-  std::vector<torch::Tensor> columns;
-  for (int l : linear) {
-    std::vector<torch::Tensor> params(model.parameterCount());
-    for (int q : linear) params[q] = torch::full({1, g}, q == l ? 1.0 : 0.0, grid.options());
-    params[model.nonlinearParameter()] = grid.reshape({1, g});
-    columns.push_back(model.signal(params, t.reshape({-1, 1})));  // [samples, grid]
-  }
-  torch::Tensor phi = torch::stack(columns, -1).permute({1, 0, 2}).contiguous();
+  torch::Tensor phi = torch::stack(linearBasis(model, grid.reshape({1, -1}), t.reshape({-1, 1})), -1).permute({1, 0, 2}).contiguous();
   auto [q, r] = torch::linalg_qr(phi);
   // A direction whose basis function depends on the earlier ones (exp(-t/T) ~ 0 for a tiny
   // T) adds nothing to the span: drop it instead of projecting on an arbitrary vector.
@@ -172,16 +178,8 @@ std::vector<VarProInitializer::Start> VarProInitializer::initialize(const Signal
 void VarProInitializer::solveLinear(const SignalModel& model, const torch::Tensor& signedY, const torch::Tensor& t,
                                     std::vector<torch::Tensor>& params) {
   const auto linear = model.linearParameters();
-  const int nonlinear = model.nonlinearParameter();
-  const int64_t voxels = signedY.size(1);
   const torch::Tensor times = t.dim() == 1 ? t.reshape({-1, 1}) : t;
-  std::vector<torch::Tensor> basis;
-  for (int l : linear) {
-    std::vector<torch::Tensor> unit(model.parameterCount());
-    for (int other : linear) unit[other] = torch::full({1, voxels}, other == l ? 1.0 : 0.0, signedY.options());
-    unit[nonlinear] = params[nonlinear].unsqueeze(0);
-    basis.push_back(model.signal(unit, times));  // [samples, voxels]
-  }
+  const auto basis = linearBasis(model, params[model.nonlinearParameter()].unsqueeze(0), times);
   // Least squares with the basis in the role of a Jacobian: (B^T B) c = B^T y.
   torch::Tensor coefficients =
       NormalEquationsKernel::solve(torch::stack(basis), -signedY, torch::Tensor(), torch::Tensor()).x;
