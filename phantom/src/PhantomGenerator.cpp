@@ -1,9 +1,12 @@
 #include "torcht1/phantom/PhantomGenerator.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <random>
 #include <stdexcept>
 
+#include "torcht1/phantom/LookLockerSimulator.h"
 #include "torcht1/phantom/MolliScheme.h"
 #include "torcht1/phantom/Tissue.h"
 
@@ -43,6 +46,9 @@ PhantomGenerator::PhantomGenerator(PhantomOptions options) : options_(std::move(
   if (options_.slices < 1 || options_.slices > 256) throw std::invalid_argument("phantom slices must be 1..256");
   if (options_.noise && !(options_.snr > 0)) throw std::invalid_argument("phantom SNR must be > 0");
   if (options_.scheme.empty()) options_.scheme = options_.postContrast ? "4(1)3(1)2" : "5(3)3";
+  if (options_.recovery != "auto" && options_.recovery != "ideal" && options_.recovery != "piecewise") {
+    throw std::invalid_argument("phantom recovery must be auto, ideal or piecewise, got '" + options_.recovery + "'");
+  }
 }
 
 Phantom PhantomGenerator::generate() const {
@@ -55,6 +61,7 @@ Phantom PhantomGenerator::generate() const {
   ph.samples = scheme.imageCount();
   ph.rows = ph.cols = options_.size;
   ph.scheme = scheme.name();
+  ph.piecewiseRecovery = options_.recovery == "piecewise" || (options_.recovery == "auto" && scheme.isShmolli());
   const int64_t voxels = ph.voxelsPerSlice();
   constexpr double m0 = 1000.0;
   const double myoA = m0 * tissue(TissueLabel::Myocardium).protonDensity *
@@ -71,7 +78,15 @@ Phantom PhantomGenerator::generate() const {
     // Each slice is its own breath-hold: its own heart rate and trigger timing.
     const double heartRate = options_.heartRate + 4.0 * gauss(rng);
     const double firstTi = 100.0 + 5.0 * static_cast<double>(s % 4);
-    const auto ti = scheme.inversionTimes(firstTi, 80.0, 60000.0 / heartRate, options_.rrJitter, rng);
+    const SchemeTimeline line = scheme.timeline(firstTi, 80.0, 60000.0 / heartRate, options_.rrJitter, rng);
+    // Images in inversion-time order: the order of the samples.
+    std::vector<size_t> order(line.images.size());
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](size_t i, size_t j) {
+      return line.images[i].inversionTime < line.images[j].inversionTime;
+    });
+    std::vector<double> ti;
+    for (size_t i : order) ti.push_back(line.images[i].inversionTime);
     for (int64_t i = 0; i < ph.samples; ++i) ph.times[s * ph.samples + i] = static_cast<float>(ti[i]);
     const double apex = ph.slices > 1 ? static_cast<double>(s) / static_cast<double>(ph.slices - 1) : 0.0;
 
@@ -84,18 +99,27 @@ Phantom PhantomGenerator::generate() const {
         double signedSignal[64] = {0};
         if (label != TissueLabel::Background) {
           const Tissue& tis = tissue(label);
+          const double gain = !options_.brightFat              ? 1.0
+                              : label == TissueLabel::Fat   ? 11.0
+                              : label == TissueLabel::Blood ? 4.0
+                                                            : 1.0;
           const double variation = 1.0 + 0.02 * std::sin(5.0 * x + 1.3 * static_cast<double>(s)) * std::cos(4.0 * y);
           const double t1 = (options_.postContrast ? tis.t1Post : tis.t1Native) * variation;
           const double t1star = tis.t1StarRatio * t1;
           const double coil = 1.0 + 0.25 * x - 0.15 * y;  // smooth receive-coil sensitivity
-          const double a = m0 * tis.protonDensity * coil * tis.t1StarRatio;
+          const double a = m0 * gain * tis.protonDensity * coil * tis.t1StarRatio;
           const double b = a * (1.0 + t1 / t1star);
           ph.labels[s * voxels + v] = static_cast<uint8_t>(label);
           ph.t1[s * voxels + v] = static_cast<float>(t1);
           ph.t1star[s * voxels + v] = static_cast<float>(t1star);
           ph.a[s * voxels + v] = static_cast<float>(a);
           ph.b[s * voxels + v] = static_cast<float>(b);
-          for (int64_t i = 0; i < ph.samples; ++i) signedSignal[i] = a - b * std::exp(-ti[i] / t1star);
+          if (ph.piecewiseRecovery) {
+            const auto m = LookLockerSimulator::signal(line, t1, t1star, a * t1 / t1star);
+            for (int64_t i = 0; i < ph.samples; ++i) signedSignal[i] = m[order[static_cast<size_t>(i)]];
+          } else {
+            for (int64_t i = 0; i < ph.samples; ++i) signedSignal[i] = a - b * std::exp(-ti[i] / t1star);
+          }
         }
         for (int64_t i = 0; i < ph.samples; ++i) {
           double value = std::abs(signedSignal[i]);
