@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
   if (secondFactor >= 0) options.lm.secondPatternFactor = secondFactor;
   if (block > 0) options.cpuBlockVoxels = block;
   mapping::MapFitter fitter(options);
-  const mapping::FitInput input{ph.slices, ph.samples, ph.rows, ph.cols, ph.pixels, ph.times};
+  const mapping::FitInput input{ph.slices, ph.samples, ph.rows, ph.cols, ph.pixels, ph.times, {}, {}};
 
   std::printf("phantom: %lld slices of %lldx%lld, MOLLI %s, SNR %.0f, %s; device %s\n",
               static_cast<long long>(ph.slices), static_cast<long long>(ph.rows), static_cast<long long>(ph.cols),
@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
     adamOptions.solver = mapping::Solver::Adam;
     mapping::FitInput slice0{1, ph.samples, ph.rows, ph.cols,
                              std::vector<float>(ph.pixels.begin(), ph.pixels.begin() + ph.samples * voxels),
-                             std::vector<float>(ph.times.begin(), ph.times.begin() + ph.samples)};
+                             std::vector<float>(ph.times.begin(), ph.times.begin() + ph.samples), {}, {}};
     const auto adam = mapping::MapFitter(adamOptions).fit(slice0);
     std::vector<float> t1 = rawT1(adam);
     t1.resize(ph.t1.size(), std::nanf(""));

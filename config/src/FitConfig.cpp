@@ -40,9 +40,21 @@ mapping::FitOptions FitConfig::fromDocument(const ConfigDocument& document) {
   });
   s.section("mask", [&](YamlSection& m) {
     m.flag("enabled", o.mask.enabled);
-    m.number("threshold", o.mask.threshold, 0.0, 0.999);
-    m.number("percentile", o.mask.percentile, 0.001, 1.0);
+    m.number("noise_multiple", o.mask.noiseMultiple, 0.1, 1000.0);
+    // The relative rule blanked dark myocardium beside bright fat; say so to a user of an old file.
+    for (const char* removed : {"threshold", "percentile"}) {
+      m.custom(removed, [&m](const YAML::Node& v, const std::string& key) {
+        m.fail(v, key,
+               "was removed: the background rule is now based on the noise (fit.mask.noise_multiple, "
+               "see config/torcht1.yaml)");
+      });
+    }
   });
+  s.section("quality", [&](YamlSection& m) {
+    m.number("max_relative_sd", o.quality.maxRelativeSd, 1e-6, 1e6);
+    m.number("min_r2", o.quality.minR2, -1e9, 0.999999);
+  });
+  s.section("molli", [&](YamlSection& m) { m.number("t1_scale", o.molli.t1Scale, 0.5, 2.0); });
   s.section("lm", [&](YamlSection& m) {
     m.number("max_iterations", o.lm.maxIterations, 1, 10000);
     m.number("initial_damping", o.lm.initialDamping, 1e-12, 1e6);

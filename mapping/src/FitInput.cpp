@@ -29,6 +29,14 @@ void FitInput::validate(int64_t minSamples) const {
                    std::to_string(slices) + " slices of " + std::to_string(samples) +
                    " samples need " + std::to_string(slices * samples));
   }
+  if (!foreground.empty() && static_cast<int64_t>(foreground.size()) != slices * rows * cols) {
+    throw FitError("fit input has a foreground mask of " + std::to_string(foreground.size()) + " voxels; " +
+                   std::to_string(slices * rows * cols) + " expected");
+  }
+  if (!noiseSigma.empty() && static_cast<int64_t>(noiseSigma.size()) != slices) {
+    throw FitError("fit input has " + std::to_string(noiseSigma.size()) + " noise levels for " +
+                   std::to_string(slices) + " slices");
+  }
   for (int64_t s = 0; s < slices; ++s) {
     std::vector<float> sliceTimes(times.begin() + s * samples, times.begin() + (s + 1) * samples);
     for (int64_t i = 0; i < samples; ++i) {

@@ -50,11 +50,17 @@ void FitOptions::validate() const {
   }
   if (cpuBlockVoxels < 64) throw FitError("cpu block must be >= 64 voxels, got " + std::to_string(cpuBlockVoxels));
   if (threads < 0) throw FitError("threads must be >= 0, got " + std::to_string(threads));
-  if (!(mask.threshold >= 0 && mask.threshold < 1)) {
-    throw FitError("mask threshold must be in [0, 1), got " + std::to_string(mask.threshold));
+  if (!(mask.noiseMultiple > 0 && mask.noiseMultiple <= 1000)) {
+    throw FitError("mask noise multiple must be in (0, 1000], got " + std::to_string(mask.noiseMultiple));
   }
-  if (!(mask.percentile > 0 && mask.percentile <= 1)) {
-    throw FitError("mask percentile must be in (0, 1], got " + std::to_string(mask.percentile));
+  if (!(quality.maxRelativeSd > 0)) {
+    throw FitError("quality max relative SD must be > 0, got " + std::to_string(quality.maxRelativeSd));
+  }
+  if (!(quality.minR2 >= -1e9 && quality.minR2 < 1)) {
+    throw FitError("quality min R2 must be below 1, got " + std::to_string(quality.minR2));
+  }
+  if (!(molli.t1Scale >= 0.5 && molli.t1Scale <= 2.0)) {
+    throw FitError("molli T1 scale must be in [0.5, 2], got " + std::to_string(molli.t1Scale));
   }
   lm.validate();
   adam.validate();

@@ -11,6 +11,7 @@ const char* toString(VoxelStatus status) {
     case VoxelStatus::NonPhysical: return "non-physical";
     case VoxelStatus::OutOfRange: return "out-of-range";
     case VoxelStatus::NonFinite: return "non-finite";
+    case VoxelStatus::Unreliable: return "unreliable";
   }
   return "unknown";
 }

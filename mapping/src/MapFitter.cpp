@@ -17,6 +17,7 @@
 #include "torcht1/mapping/FitError.h"
 #include "torcht1/mapping/LevenbergMarquardtSolver.h"
 #include "torcht1/mapping/ModelJacobian.h"
+#include "torcht1/mapping/NoiseEstimator.h"
 #include "torcht1/mapping/SignalModel.h"
 #include "torcht1/mapping/VarProInitializer.h"
 #include "LmStepKernel.h"
@@ -208,8 +209,54 @@ FitResult MapFitter::fit(const FitInput& input) const {
       torch::from_blob(const_cast<float*>(input.times.data()), {slices, samples}, torch::kFloat32)
           .to(tensorOptions);
 
-  // The batch: every foreground voxel of every slice, [samples, fitted], with its own times.
-  torch::Tensor foreground = BackgroundMask(options.mask).foreground(pixels).reshape({-1});
+  const int64_t block = impl_->device.is_cpu() ? options.cpuBlockVoxels : std::numeric_limits<int64_t>::max();
+
+  // A slice without air: its noise from the residuals of up to 4096 of its non-zero voxels
+  // (evenly spread), fitted first; only the physical fits count.
+  auto residualNoise = [&](const torch::Tensor& plane, const torch::Tensor& sliceTimes, int64_t blockVoxels) {
+    torch::Tensor candidates = (plane.amax(0) > 0).nonzero().squeeze(1);
+    if (candidates.numel() < 16 || samples <= nParams) return 0.0;
+    const int64_t stride = std::max<int64_t>(1, candidates.numel() / 4096);
+    candidates = candidates.slice(0, 0, candidates.numel(), stride);
+    const int64_t n = candidates.numel();
+    torch::Tensor ys = plane.index_select(1, candidates).contiguous();
+    torch::Tensor ts = sliceTimes.unsqueeze(1).expand({samples, n}).contiguous();
+    SolverSolution sample = fitVarProLM(model, options, ys, ts, sliceTimes.unsqueeze(0), {n}, blockVoxels);
+    model.canonicalize(sample.params);
+    torch::Tensor rss = LmStepKernel::residualSumOfSquares(predictImages(model, sample.params, ts, model.magnitude()), ys,
+                                                           std::numeric_limits<double>::quiet_NaN());
+    return NoiseEstimator::fromResiduals(rss.masked_select(model.physical(sample.params)), samples - nParams);
+  };
+
+  // Which voxels are fitted: the caller's mask, or the noise rule (MaskOptions).
+  std::vector<double> sigma(static_cast<size_t>(slices), 0.0);
+  std::vector<std::string> noiseSource(static_cast<size_t>(slices), "none");
+  torch::Tensor foreground;
+  if (!input.foreground.empty()) {
+    foreground = torch::from_blob(const_cast<uint8_t*>(input.foreground.data()), {slices * voxels}, torch::kUInt8)
+                     .to(impl_->device)
+                     .to(torch::kBool);
+    for (int64_t s = 0; s < slices && !input.noiseSigma.empty(); ++s) {
+      sigma[s] = input.noiseSigma[s];
+      noiseSource[s] = "given";
+    }
+  } else {
+    if (options.mask.enabled) {
+      for (int64_t s = 0; s < slices; ++s) {
+        const NoiseEstimate estimate = NoiseEstimator::fromBackground(pixels[s]);
+        if (estimate.found) {
+          sigma[s] = estimate.sigma;
+          noiseSource[s] = "background";
+        } else if (const double fromFit = residualNoise(pixels[s], times[s], block); fromFit > 0) {
+          sigma[s] = fromFit;
+          noiseSource[s] = "residuals";
+        }
+      }
+    }
+    foreground = BackgroundMask(options.mask)
+                     .foreground(pixels, torch::tensor(sigma, torch::kFloat64).to(impl_->device))
+                     .reshape({-1});
+  }
   torch::Tensor fitted = foreground.nonzero().squeeze(1);  // ascending: grouped by slice
   torch::Tensor sliceOf = torch::div(fitted, voxels, "floor");
   const int64_t nFitted = fitted.size(0);
@@ -236,7 +283,6 @@ FitResult MapFitter::fit(const FitInput& input) const {
   }
 
   endStage("prepare", y);
-  const int64_t block = impl_->device.is_cpu() ? options.cpuBlockVoxels : std::numeric_limits<int64_t>::max();
 
   SolverSolution solution;
   if (nFitted > 0) {
@@ -267,6 +313,10 @@ FitResult MapFitter::fit(const FitInput& input) const {
   const int64_t total = slices * voxels;
   result.status.assign(total, VoxelStatus::Background);
   result.sliceStats.assign(slices, SliceStats{});
+  for (int64_t s = 0; s < slices; ++s) {
+    result.sliceStats[s].noiseSigma = sigma[s];
+    result.sliceStats[s].noiseSource = noiseSource[s];
+  }
   const std::string sdName = result.primaryName + "_SD";
   for (const auto& name : result.parameterNames) result.maps[name] = std::vector<float>(total, 0.0f);
   for (const auto& name : {result.primaryName, sdName, std::string("RSS"), std::string("R2")}) {
@@ -310,6 +360,9 @@ FitResult MapFitter::fit(const FitInput& input) const {
     std::vector<torch::Tensor> paramCpu;
     for (const auto& p : params) paramCpu.push_back(cpu(p));
     const torch::Tensor valueCpu = cpu(value), sdCpu = cpu(sd), rssCpu = cpu(solution.rss), r2Cpu = cpu(r2);
+    const torch::Tensor covOkCpu = covariance.ok.to(torch::kCPU, torch::kBool).contiguous();
+    const bool* determined = covOkCpu.data_ptr<bool>();
+    const double maxRelativeSd = options.quality.maxRelativeSd, minR2 = options.quality.minR2;
     const int64_t* index = indexCpu.data_ptr<int64_t>();
     const bool* physical = physicalCpu.data_ptr<bool>();
     const double* valueOf = valueCpu.data_ptr<double>();
@@ -343,6 +396,8 @@ FitResult MapFitter::fit(const FitInput& input) const {
           status = VoxelStatus::NonPhysical;
         } else if (!(valueOf[i] >= options.validMin && valueOf[i] <= options.validMax)) {
           status = VoxelStatus::OutOfRange;
+        } else if ((dof > 0 && (!determined[i] || sdOf[i] > maxRelativeSd * std::abs(valueOf[i]))) || r2Of[i] < minR2) {
+          status = VoxelStatus::Unreliable;
         }
         const int64_t where = index[i];
         result.status[where] = status;

@@ -53,7 +53,7 @@ int DemoCommand::run() const {
   if (command_->count("--threads")) fo.threads = threads_;
   mapping::MapFitter fitter(fo);
 
-  mapping::FitInput input{ph.slices, ph.samples, ph.rows, ph.cols, ph.pixels, ph.times};
+  mapping::FitInput input{ph.slices, ph.samples, ph.rows, ph.cols, ph.pixels, ph.times, {}, {}};
   std::printf("torcht1 demo: %lld slices of %lldx%lld, MOLLI %s, %lld images, SNR %.0f, %s, solver %s on %s\n",
               static_cast<long long>(ph.slices), static_cast<long long>(ph.rows),
               static_cast<long long>(ph.cols), ph.scheme.c_str(), static_cast<long long>(ph.samples),

@@ -24,7 +24,10 @@ TEST(FitConfig, DocumentedExampleParsesToTheDefaults) {
   EXPECT_EQ(o.model, d.model);
   EXPECT_EQ(o.cpuBlockVoxels, d.cpuBlockVoxels);
   EXPECT_EQ(o.validMax, d.validMax);
-  EXPECT_EQ(o.mask.threshold, d.mask.threshold);
+  EXPECT_EQ(o.mask.noiseMultiple, d.mask.noiseMultiple);
+  EXPECT_EQ(o.quality.maxRelativeSd, d.quality.maxRelativeSd);
+  EXPECT_EQ(o.quality.minR2, d.quality.minR2);
+  EXPECT_EQ(o.molli.t1Scale, d.molli.t1Scale);
   EXPECT_EQ(o.lm.gridPoints, d.lm.gridPoints);
   EXPECT_EQ(o.lm.stepTolerance, d.lm.stepTolerance);
   EXPECT_EQ(o.lm.costTolerance, d.lm.costTolerance);

@@ -37,7 +37,7 @@ TEST(Cuda, FitOnGpuMatchesCpu) {
   po.size = 128;
   po.slices = 4;
   const auto ph = phantom::PhantomGenerator(po).generate();
-  mapping::FitInput in{ph.slices, ph.samples, ph.rows, ph.cols, ph.pixels, ph.times};
+  mapping::FitInput in{ph.slices, ph.samples, ph.rows, ph.cols, ph.pixels, ph.times, {}, {}};
   mapping::FitOptions options;
   options.device = "cpu";
   const auto cpu = mapping::MapFitter(options).fit(in);

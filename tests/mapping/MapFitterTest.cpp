@@ -79,7 +79,7 @@ TEST(MapFitter, BackgroundIsNotFittedAndWrittenAsZero) {
   const auto ph = phantom::PhantomGenerator(po).generate();
   mapping::FitOptions options;
   options.device = "cpu";
-  const auto r = mapping::MapFitter(options).fit({ph.slices, ph.samples, ph.rows, ph.cols, ph.pixels, ph.times});
+  const auto r = mapping::MapFitter(options).fit({ph.slices, ph.samples, ph.rows, ph.cols, ph.pixels, ph.times, {}, {}});
   int64_t background = 0, outsideBodyFitted = 0;
   for (size_t i = 0; i < r.status.size(); ++i) {
     if (r.status[i] == VoxelStatus::Background) {
@@ -101,7 +101,7 @@ TEST(MapFitter, SlicesUseTheirOwnInversionTimes) {
   const std::vector<float> t0 = testdata::standardTimes();
   const std::vector<float> t1 = {120, 200, 950, 1030, 1800, 1880, 2650, 3500};
   auto a = testdata::molliInput({vx}, t0), b = testdata::molliInput({vx}, t1);
-  mapping::FitInput both{2, 8, 1, 1, a.pixels, a.times};
+  mapping::FitInput both{2, 8, 1, 1, a.pixels, a.times, {}, {}};
   both.pixels.insert(both.pixels.end(), b.pixels.begin(), b.pixels.end());
   both.times.insert(both.times.end(), b.times.begin(), b.times.end());
   const auto r = mapping::MapFitter(testdata::testOptions()).fit(both);
@@ -132,7 +132,7 @@ TEST(MapFitter, DoublePrecisionAgreesWithSinglePrecision) {
   po.size = 32;
   po.slices = 1;
   const auto ph = phantom::PhantomGenerator(po).generate();
-  mapping::FitInput in{ph.slices, ph.samples, ph.rows, ph.cols, ph.pixels, ph.times};
+  mapping::FitInput in{ph.slices, ph.samples, ph.rows, ph.cols, ph.pixels, ph.times, {}, {}};
   auto options = testdata::testOptions();
   const auto single = mapping::MapFitter(options).fit(in);
   options.doublePrecision = true;

@@ -97,7 +97,7 @@ TEST(MolliAccuracy, NoisyPhantomAgreesWithDoublePrecisionReference) {
     const auto ph = phantom::PhantomGenerator(po).generate();
     auto options = testdata::testOptions();
     options.mask.enabled = true;
-    const auto result = mapping::MapFitter(options).fit({ph.slices, ph.samples, ph.rows, ph.cols, ph.pixels, ph.times});
+    const auto result = mapping::MapFitter(options).fit({ph.slices, ph.samples, ph.rows, ph.cols, ph.pixels, ph.times, {}, {}});
     const auto& a = result.map("A");
     const auto& b = result.map("B");
     const auto& t1star = result.map("T1star");

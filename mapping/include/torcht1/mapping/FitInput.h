@@ -18,11 +18,18 @@ struct FitInput {
   std::vector<float> pixels;
   /// Sample times in ms (inversion times for MOLLI, echo times for T2), [slice][sample].
   std::vector<float> times;
+  /// Optional: which voxels to fit, [slice][row][col], non-zero = fit, and each slice's noise
+  /// sigma (for the report). Empty: the background rule decides (MaskOptions). A scheme that
+  /// fits subsets of the samples passes the mask of the whole set, so every subset fits the
+  /// same voxels.
+  std::vector<uint8_t> foreground;
+  std::vector<double> noiseSigma;
 
   int64_t voxelsPerSlice() const { return rows * cols; }
 
   /// Throws FitError naming the problem: empty or mismatched shapes, fewer than
-  /// `minSamples` samples, non-finite pixels or times, duplicate times within a slice.
+  /// `minSamples` samples, non-finite pixels or times, duplicate times within a slice, a
+  /// foreground or noise list of the wrong size.
   void validate(int64_t minSamples = 3) const;
 };
 

@@ -17,13 +17,31 @@ std::string toString(Solver solver);
 /// "varpro-lm" (alias "lm") or "adam"; throws FitError otherwise.
 Solver solverFromString(const std::string& name);
 
-/// Which voxels are fitted. A voxel is background when the largest of its samples is below
-/// `threshold` times the `percentile` quantile of that per-voxel maximum over the slice.
-/// Background voxels are not fitted and are written as 0 with status Background.
+/// Which voxels are fitted: those whose signal stands clear of the noise. The noise sigma of
+/// each slice comes from its background (air in magnitude images is Rayleigh distributed; see
+/// NoiseEstimator), or, in a slice without such a background, from the fit residuals of a
+/// sample of its voxels. A voxel is fitted when its largest sample reaches `noiseMultiple`
+/// sigmas; the others are background: not fitted, written as 0. With 8 samples of pure noise
+/// the largest exceeds 5 sigmas with probability 8 exp(-12.5) = 3e-5. Whether a fitted voxel
+/// gives a value is then the fit's own business (QualityOptions, the valid range).
 struct MaskOptions {
   bool enabled = true;
-  double threshold = 0.1;
-  double percentile = 0.99;
+  double noiseMultiple = 5.0;
+};
+
+/// Fitted voxels whose fit does not determine the mapped quantity are Unreliable (written 0):
+/// its standard deviation above `maxRelativeSd` times its value, or R^2 below `minR2`.
+struct QualityOptions {
+  double maxRelativeSd = 0.5;
+  double minR2 = 0.0;
+};
+
+/// MOLLI specifics. `t1Scale` multiplies every MOLLI T1 (and its SD): 1 is the plain
+/// Look-Locker correction T1 = T1*(B/A - 1). Siemens' inline MOLLI maps and Gadgetron
+/// multiply it by an empirical 1.0365, so their myocardial T1 reads about 3.6% higher; a
+/// site that wants to match such maps sets 1.0365. ShMOLLI maps are not scaled.
+struct MolliOptions {
+  double t1Scale = 1.0;
 };
 
 struct LevenbergMarquardtOptions {
@@ -90,6 +108,8 @@ struct FitOptions {
   /// each stage, so leave it off in production).
   bool profileStages = false;
   MaskOptions mask;
+  QualityOptions quality;
+  MolliOptions molli;
   LevenbergMarquardtOptions lm;
   AdamOptions adam;
 

@@ -18,13 +18,28 @@ enum class VoxelStatus : uint8_t {
   OutOfRange = 3,
   /// The fit produced NaN or infinity.
   NonFinite = 4,
+  /// Fitted, but the fit does not determine the quantity: its SD or R^2 fails the quality
+  /// limits (QualityOptions).
+  Unreliable = 5,
 };
 
 const char* toString(VoxelStatus status);
 
 struct SliceStats {
-  int64_t fittedVoxels = 0;
+  int64_t fittedVoxels = 0;  // not background: the signal stands clear of the noise
   int64_t validVoxels = 0;
+  /// The slice's noise sigma (signal units) and where it came from: "background" (Rayleigh
+  /// statistics of the air), "residuals" (a sample of the voxels fitted first), "given"
+  /// (FitInput::noiseSigma) or "none" (mask disabled, or no estimate possible).
+  double noiseSigma = 0;
+  std::string noiseSource = "none";
+
+  /// Percentage of the fitted voxels that gave no value (non-physical, out of range,
+  /// unreliable, non-finite): a high share marks a bad series.
+  double invalidPercent() const {
+    return fittedVoxels > 0 ? 100.0 * static_cast<double>(fittedVoxels - validVoxels) / static_cast<double>(fittedVoxels)
+                            : 0.0;
+  }
 };
 
 /// Maps of one fitted batch, each [slice][row][col], never NaN.
