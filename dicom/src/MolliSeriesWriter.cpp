@@ -69,7 +69,7 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
 
   const double spacing = kFieldOfView / static_cast<double>(ph.cols);
   const int64_t voxels = ph.voxelsPerSlice();
-  const std::string description = "MOLLI " + ph.scheme + (options_.postContrast ? " post-contrast" : " native") +
+  const std::string description = std::string(ph.scheme == "5(1)1(1)1" ? "ShMOLLI " : "MOLLI ") + ph.scheme + (options_.postContrast ? " post-contrast" : " native") +
                                   " (TorchT1 phantom)";
   const int bitsAllocated = encoding_.bitsStored == 8 ? 8 : 16;
   const long maxStored = encoding_.isSigned ? (1L << (encoding_.bitsStored - 1)) - 1 : (1L << encoding_.bitsStored) - 1;

@@ -67,7 +67,11 @@ NoiseEstimate NoiseEstimator::fromBackground(const torch::Tensor& sliceAnyDevice
   if (estimate.voxels < minVoxels) return estimate;
   const torch::Tensor m1 = selected.mean(1), m2 = selected.square().mean(1);
   estimate.rayleighRatio = (m1.square() / m2.clamp_min(1e-300)).mean().item<double>();
-  estimate.found = estimate.rayleighRatio >= 0.6 && estimate.rayleighRatio <= 0.86 && sigma > 0;
+  // Noise is the same in every image; tissue follows its recovery curve from image to image.
+  const double spread = samples > 1 ? (m1.std() / m1.mean().clamp_min(1e-300)).item<double>() : 0.0;
+  const double noiseSpread = 0.523 / std::sqrt(static_cast<double>(estimate.voxels));  // Rayleigh sd / mean
+  estimate.found = estimate.rayleighRatio >= 0.6 && estimate.rayleighRatio <= 0.86 && sigma > 0 &&
+                   spread <= std::max(0.05, 4 * noiseSpread);
   return estimate;
 }
 

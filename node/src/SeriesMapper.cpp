@@ -9,6 +9,7 @@
 #include "torcht1/dicom/ColourMapWriter.h"
 #include "torcht1/dicom/ParametricMapWriter.h"
 #include "torcht1/dicom/PixelLoader.h"
+#include "torcht1/mapping/FitError.h"
 
 namespace torcht1::node {
 
@@ -28,10 +29,13 @@ double centralMedian(const std::vector<float>& map, int64_t rows, int64_t cols, 
   return values[values.size() / 2];
 }
 
-/// Every map the configuration asks for; windows as seen in the field (native T1
-/// 1300/1300, post-contrast 400/300, SD 200/400).
-std::vector<dicom::MapSeries> mapSeriesFor(const dicom::MolliSeries& series, const config::OutputConfig::Output& output) {
+/// Every map the configuration asks for that the series' scheme gives (SAMPLES only comes
+/// with ShMOLLI); windows as seen in the field (native T1 1300/1300, post-contrast 400/300,
+/// SD 200/400).
+std::vector<dicom::MapSeries> mapSeriesFor(const dicom::MolliSeries& series, const mapping::AcquisitionScheme& scheme,
+                                           const config::OutputConfig::Output& output) {
   std::vector<dicom::MapSeries> maps;
+  const auto extra = scheme.extraMaps();
   for (size_t m = 0; m < output.maps.size(); ++m) {
     const std::string& kind = output.maps[m];
     const int offset = output.seriesNumberOffset + static_cast<int>(m);
@@ -50,6 +54,9 @@ std::vector<dicom::MapSeries> mapSeriesFor(const dicom::MolliSeries& series, con
       map = {kind, "R2 map (x1000)", "DERIVED\\PRIMARY\\OTHER\\R2", "R2 x1000", offset, 500, 1000, 1000, 1, {}};
     } else if (kind == "T1star") {
       map = {kind, "T1* map", "DERIVED\\PRIMARY\\T1 MAP\\T1STAR", "ms", offset, 900, 1200, 1, 1, {}};
+    } else if (kind == "SAMPLES") {
+      if (std::find(extra.begin(), extra.end(), kind) == extra.end()) continue;
+      map = {kind, "samples used", "DERIVED\\PRIMARY\\OTHER\\SAMPLES", "samples", offset, 6, 4, 1, 1, {}};
     } else {
       map = {kind, kind + " map", "DERIVED\\PRIMARY\\OTHER\\" + kind, "signal", offset, 1000, 2000, 1, 1, {}};
     }
@@ -59,10 +66,25 @@ std::vector<dicom::MapSeries> mapSeriesFor(const dicom::MolliSeries& series, con
   return maps;
 }
 
+/// What the series shows of its acquisition, for the scheme catalogue.
+mapping::SchemeEvidence evidenceOf(const dicom::MolliSeries& series) {
+  mapping::SchemeEvidence evidence;
+  evidence.description = series.description;
+  if (!series.slices.empty() && !series.slices.front().images.empty()) {
+    evidence.protocolName = series.slices.front().images.front().protocolName;
+  }
+  for (const auto& slice : series.slices) evidence.inversionTimes.push_back(slice.inversionTimes());
+  return evidence;
+}
+
 }  // namespace
 
 SeriesMapper::SeriesMapper(mapping::FitOptions fit, config::OutputConfig::Output output, std::string programVersion)
-    : fitter_(std::move(fit)), output_(std::move(output)), programVersion_(std::move(programVersion)) {}
+    : fitter_(fit), schemes_(fit), output_(std::move(output)), programVersion_(std::move(programVersion)) {}
+
+mapping::SchemeCatalog::Identification SeriesMapper::identify(const dicom::MolliSeries& series) const {
+  return schemes_.identify(evidenceOf(series));
+}
 
 double SeriesMapper::warmUp() const {
   mapping::FitInput input;
@@ -86,6 +108,9 @@ double SeriesMapper::warmUp() const {
 PreparedSeries SeriesMapper::prepare(const dicom::MolliSeries& series) const {
   PreparedSeries prepared;
   prepared.series = series;
+  const auto identified = identify(series);
+  if (identified.scheme == nullptr) throw mapping::FitError(identified.reason);
+  prepared.scheme = identified.scheme;
   std::map<size_t, std::vector<size_t>> bySampleCount;
   for (size_t s = 0; s < series.slices.size(); ++s) bySampleCount[series.slices[s].images.size()].push_back(s);
   const dicom::PixelLoader loader;
@@ -113,11 +138,12 @@ PreparedSeries SeriesMapper::prepare(const dicom::MolliSeries& series) const {
 MappedSeries SeriesMapper::fit(const PreparedSeries& prepared) const {
   const dicom::MolliSeries& series = prepared.series;
   MappedSeries mapped;
-  mapped.maps = mapSeriesFor(series, output_);
+  const mapping::AcquisitionScheme& scheme = *prepared.scheme;
+  mapped.maps = mapSeriesFor(series, scheme, output_);
   mapped.device = fitter_.device();
   const int64_t voxels = static_cast<int64_t>(series.rows) * series.cols;
   for (const auto& group : prepared.groups) {
-    const mapping::FitResult result = fitter_.fit(group.input);
+    const mapping::FitResult result = scheme.fit(fitter_, group.input);
     mapped.fitSeconds += result.fitSeconds;
     for (size_t k = 0; k < group.slices.size(); ++k) {
       const size_t s = group.slices[k];
@@ -140,6 +166,10 @@ MappedSeries SeriesMapper::fit(const PreparedSeries& prepared) const {
       summary.firstTiMs = times.front();
       summary.lastTiMs = times.back();
       summary.fitMs = 1e3 * result.fitSeconds / static_cast<double>(group.slices.size());
+      summary.invalidPercent = stats.invalidPercent();
+      summary.noiseSigma = stats.noiseSigma;
+      summary.noiseSource = stats.noiseSource;
+      summary.scheme = scheme.name();
       mapped.slices.push_back(summary);
     }
   }
@@ -150,8 +180,8 @@ MappedSeries SeriesMapper::fit(const PreparedSeries& prepared) const {
 
 std::vector<WrittenMap> SeriesMapper::write(const PreparedSeries& prepared, const MappedSeries& mapped,
                                             const std::string& dir, int version) const {
-  const std::string method = "MOLLI 3-parameter fit |A - B exp(-t/T1*)|, T1 = T1*(B/A - 1), " +
-                             mapping::toString(fitter_.options().solver) + " on " + mapped.device;
+  const std::string method =
+      prepared.scheme->method() + ", " + mapping::toString(fitter_.options().solver) + " on " + mapped.device;
   const dicom::DerivedSeriesWriter writer(programVersion_, method);
   const dicom::ColourMapWriter colourWriter(programVersion_);
   const dicom::ParametricMapWriter parametricWriter(programVersion_, method);
@@ -176,12 +206,13 @@ std::vector<WrittenMap> SeriesMapper::write(const PreparedSeries& prepared, cons
 }
 
 std::string SeriesMapper::describe(const dicom::MolliSeries& series, const SliceSummary& s, const std::string& device) {
-  char line[512];
+  char line[640];
   std::snprintf(line, sizeof line,
-                "%s slice %zu: T1 %.0f ms (median, central region), %.1f%% of %lld fitted voxels valid, "
-                "%zu TIs %.0f..%.0f ms, fit %.1f ms on %s",
-                series.description.c_str(), s.slice + 1, s.t1MedianMs, s.validPercent, s.fittedVoxels,
-                s.inversionTimes, s.firstTiMs, s.lastTiMs, s.fitMs, device.c_str());
+                "%s slice %zu: %s, T1 %.0f ms (median, central region), %lld voxels fitted, %.1f%% valid, "
+                "%.1f%% fitted but invalid, noise sigma %.3g (%s), %zu TIs %.0f..%.0f ms, fit %.1f ms on %s",
+                series.description.c_str(), s.slice + 1, s.scheme.c_str(), s.t1MedianMs, s.fittedVoxels, s.validPercent,
+                s.invalidPercent, s.noiseSigma, s.noiseSource.c_str(), s.inversionTimes, s.firstTiMs, s.lastTiMs,
+                s.fitMs, device.c_str());
   return line;
 }
 

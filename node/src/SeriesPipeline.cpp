@@ -140,17 +140,25 @@ void SeriesPipeline::decodeLoop() {
         log_.write("unreadable", {{"series", uid}, {"files", std::to_string(unreadable)}, {"first", firstError}});
       }
       const auto assembled = assembler.assemble(instances);
-      if (assembled.series.empty()) {
-        const std::string reason = !assembled.rejected.empty() ? assembled.rejected.front().reason
-                                   : unreadable > 0        ? "no readable instance: " + firstError
-                                                           : "no instances";
+      // Not a T1 input, or a T1 scheme that no model here describes (refused): either way
+      // settled, never fitted, with the reason.
+      auto notFitted = [&](const char* event, const std::string& reason) {
         tracker_.notT1(*key, reason);
         state.outcome = "not_t1";
         state.reason = reason;
         state.fittedInstances = files.size();
         spool_.writeState(*key, state);
-        log_.write("not_t1", {{"series", uid}, {"description", state.description}, {"reason", reason}});
+        log_.write(event, {{"series", uid}, {"description", state.description}, {"reason", reason}});
         if (published_) published_({*key, PipelineOutcome::NotT1, 0, 0, 0});
+      };
+      if (assembled.series.empty()) {
+        notFitted("not_t1", !assembled.rejected.empty() ? assembled.rejected.front().reason
+                            : unreadable > 0        ? "no readable instance: " + firstError
+                                                    : "no instances");
+        continue;
+      }
+      if (const auto identified = mapper_.identify(assembled.series.front()); identified.scheme == nullptr) {
+        notFitted("refused", "refused: " + identified.reason);
         continue;
       }
       auto job = std::make_shared<Job>();

@@ -82,6 +82,12 @@ int FitCommand::run() const {
   const node::SeriesMapper mapper(options, output, TORCHT1_VERSION);
   int failed = 0;
   for (const auto& series : assembled.series) {
+    if (const auto identified = mapper.identify(series); identified.scheme == nullptr) {
+      ++failed;
+      std::printf("series %s (%s): not fitted: refused: %s\n", series.seriesInstanceUid.c_str(),
+                  series.description.c_str(), identified.reason.c_str());
+      continue;
+    }
     try {
       const node::PreparedSeries prepared = mapper.prepare(series);
       const node::MappedSeries mapped = mapper.fit(prepared);

@@ -14,7 +14,10 @@ void SimulateCommand::registerWith(CLI::App& app) {
   command_->add_option("--slices", options_.slices, "Slices")->check(CLI::Range(1, 256));
   command_->add_option("--snr", options_.snr, "Myocardium signal / noise sigma")->check(CLI::PositiveNumber);
   command_->add_flag("--post", options_.postContrast, "Post-contrast T1 values (scheme 4(1)3(1)2)");
-  command_->add_option("--scheme", options_.scheme, "MOLLI scheme: 5(3)3, 4(1)3(1)2 or 3(3)3(3)5");
+  command_->add_option("--scheme", options_.scheme, "MOLLI scheme: 5(3)3, 4(1)3(1)2, 3(3)3(3)5, or 5(1)1(1)1 (alias shmolli: ShMOLLI, "
+                                               "later inversions after one recovery beat, piecewise recovery)");
+  command_->add_flag("--bright-fat", options_.brightFat,
+                     "In-vivo 3 T contrast: fat and blood so bright that myocardium peaks at 6-10% of the fat");
   command_->add_option("--seed", options_.seed, "Random seed (also fixes the UIDs)");
   // 8 bits and a rescale are outside the MR Image IOD (dciodvfy says so) but occur in
   // exports from the field: these flags make such input for testing readers.

@@ -22,7 +22,9 @@ struct NoiseEstimate {
 /// above. The peak is found, refined as the root mean square of r over the voxels below 1.6
 /// times it, and accepted only when those voxels look like noise: at least 1% of the slice's
 /// non-zero voxels, and mean(x)^2 / mean(x^2) between 0.6 and 0.86 (pi/4 for Rayleigh noise,
-/// lower for noise whose level varies over the image, near 1 for tissue). A slice without
+/// lower for noise whose level varies over the image, near 1 for tissue), and their mean the
+/// same in every image (within 5%, or 4 standard errors: tissue follows its recovery curve
+/// from image to image, noise does not). A slice without
 /// air (a field of view inside the body, or a background the scanner set to zero) has no such
 /// peak: then the noise comes from fit residuals (fromResiduals).
 class NoiseEstimator {

@@ -9,6 +9,7 @@
 #include "torcht1/mapping/FitInput.h"
 #include "torcht1/mapping/FitOptions.h"
 #include "torcht1/mapping/MapFitter.h"
+#include "torcht1/mapping/SchemeCatalog.h"
 
 namespace torcht1::node {
 
@@ -16,6 +17,8 @@ namespace torcht1::node {
 /// group one FitInput (slices with the same number of images are fitted as one batch).
 struct PreparedSeries {
   dicom::MolliSeries series;
+  /// The acquisition scheme it is fitted as (SeriesMapper::identify); never null.
+  const mapping::AcquisitionScheme* scheme = nullptr;
   struct Group {
     std::vector<size_t> slices;  // indices into series.slices
     mapping::FitInput input;
@@ -32,6 +35,10 @@ struct SliceSummary {
   size_t inversionTimes = 0;
   double firstTiMs = 0, lastTiMs = 0;
   double fitMs = 0;             // this slice's share of its batch
+  double invalidPercent = 0;    // of the fitted voxels: fitted, but no value
+  double noiseSigma = 0;        // the slice's noise level (signal units)
+  std::string noiseSource;      // background, residuals, given, none
+  std::string scheme;           // MOLLI, ShMOLLI
 };
 
 /// The fitted maps of one series, not yet written.
@@ -57,7 +64,12 @@ class SeriesMapper {
  public:
   SeriesMapper(mapping::FitOptions fit, config::OutputConfig::Output output, std::string programVersion);
 
-  /// Throws dicom::DicomError naming the file.
+  /// Which scheme fits `series`, or why none does (then `scheme` is null and `reason` says why
+  /// in one line): never a model that does not describe the series.
+  mapping::SchemeCatalog::Identification identify(const dicom::MolliSeries& series) const;
+
+  /// Throws dicom::DicomError naming the file, mapping::FitError when no scheme fits it (the
+  /// reason of identify).
   PreparedSeries prepare(const dicom::MolliSeries& series) const;
   /// Throws mapping::FitError.
   MappedSeries fit(const PreparedSeries& prepared) const;
@@ -77,6 +89,7 @@ class SeriesMapper {
 
  private:
   mapping::MapFitter fitter_;
+  mapping::SchemeCatalog schemes_;
   config::OutputConfig::Output output_;
   std::string programVersion_;
 };
