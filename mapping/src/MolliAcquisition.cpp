@@ -37,7 +37,7 @@ std::string MolliAcquisition::method() const {
   std::string text = "MOLLI 3-parameter fit |A - B exp(-t/T1*)|, T1 = T1*(B/A - 1)";
   if (t1Scale_ != 1.0) {
     char scale[96];
-    std::snprintf(scale, sizeof scale, " x %.4g (fit.molli.t1_scale, to match vendor inline maps)", t1Scale_);
+    std::snprintf(scale, sizeof scale, " x %.6g (fit.molli.t1_scale, to match vendor inline maps)", t1Scale_);
     text += scale;
   }
   return text;

@@ -208,9 +208,9 @@ std::vector<WrittenMap> SeriesMapper::write(const PreparedSeries& prepared, cons
 std::string SeriesMapper::describe(const dicom::MolliSeries& series, const SliceSummary& s, const std::string& device) {
   char line[640];
   std::snprintf(line, sizeof line,
-                "%s slice %zu: %s, T1 %.0f ms (median, central region), %lld voxels fitted, %.1f%% valid, "
+                "%s slice %zu: T1 %.0f ms (median, central region), %s, %lld voxels fitted, %.1f%% valid, "
                 "%.1f%% fitted but invalid, noise sigma %.3g (%s), %zu TIs %.0f..%.0f ms, fit %.1f ms on %s",
-                series.description.c_str(), s.slice + 1, s.scheme.c_str(), s.t1MedianMs, s.fittedVoxels, s.validPercent,
+                series.description.c_str(), s.slice + 1, s.t1MedianMs, s.scheme.c_str(), s.fittedVoxels, s.validPercent,
                 s.invalidPercent, s.noiseSigma, s.noiseSource.c_str(), s.inversionTimes, s.firstTiMs, s.lastTiMs,
                 s.fitMs, device.c_str());
   return line;

@@ -100,7 +100,7 @@ Phantom PhantomGenerator::generate() const {
         if (label != TissueLabel::Background) {
           const Tissue& tis = tissue(label);
           const double gain = !options_.brightFat              ? 1.0
-                              : label == TissueLabel::Fat   ? 11.0
+                              : label == TissueLabel::Fat   ? 8.0
                               : label == TissueLabel::Blood ? 4.0
                                                             : 1.0;
           const double variation = 1.0 + 0.02 * std::sin(5.0 * x + 1.3 * static_cast<double>(s)) * std::cos(4.0 * y);

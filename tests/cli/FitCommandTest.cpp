@@ -614,3 +614,117 @@ TEST_F(FitCommandTest, ParametricMapHoldsTheFittedT1AsFloats) {
 
 }  // namespace
 }  // namespace torcht1
+
+namespace torcht1 {
+namespace {
+
+/// Median |T1 - truth| / truth over the myocardium and the blood of every T1 map in `out`
+/// (slices by InstanceNumber), against `in`/truth of a 64 x 64 x `slices` study.
+double medianError(const fs::path& in, const fs::path& out, int slices, const std::string& imageType = "DERIVED\\PRIMARY\\T1 MAP") {
+  std::vector<float> truth(static_cast<size_t>(slices) * 64 * 64);
+  std::vector<uint8_t> labels(truth.size());
+  std::ifstream(in / "truth" / "t1.f32", std::ios::binary).read(reinterpret_cast<char*>(truth.data()), truth.size() * 4);
+  std::ifstream(in / "truth" / "labels.u8", std::ios::binary).read(reinterpret_cast<char*>(labels.data()), labels.size());
+  std::vector<double> errors;
+  for (const auto& file : dicomFiles(out)) {
+    DcmFileFormat format;
+    if (format.loadFile(file.c_str()).bad() || text(*format.getDataset(), DCM_ImageType) != imageType) continue;
+    DcmDataset& ds = *format.getDataset();
+    const int slice = std::stoi(text(ds, DCM_InstanceNumber)) - 1;
+    const Uint16* pixels = nullptr;
+    unsigned long count = 0;
+    if (ds.findAndGetUint16Array(DCM_PixelData, pixels, &count).bad()) continue;
+    for (unsigned long v = 0; v < count; ++v) {
+      const size_t i = static_cast<size_t>(slice) * 64 * 64 + v;
+      if (labels[i] == 1 || labels[i] == 2) errors.push_back((pixels[v] - truth[i]) / truth[i]);
+    }
+  }
+  if (errors.empty()) return 1e9;
+  std::nth_element(errors.begin(), errors.begin() + static_cast<long>(errors.size() / 2), errors.end());
+  return errors[errors.size() / 2];
+}
+
+TEST_F(FitCommandTest, ShmolliIsFittedAsShmolliWithItsSamplesMap) {
+  const fs::path in = dir_ / "shmolli";
+  const Outcome sim = runTorcht1("simulate --out " + in.string() + " --size 64 --slices 2 --seed 4 --scheme shmolli");
+  ASSERT_EQ(sim.status, 0) << sim.output;
+  { std::ofstream(dir_ / "maps.yaml") << "output:\n  maps: [T1, SAMPLES]\n"; }
+  const Outcome fit = runTorcht1("fit " + in.string() + " --out " + (dir_ / "out").string() + " --device cpu --config " +
+                                 (dir_ / "maps.yaml").string());
+  ASSERT_EQ(fit.status, 0) << fit.output;
+  EXPECT_NE(fit.output.find("slice 1: T1"), std::string::npos) << fit.output;
+  EXPECT_NE(fit.output.find("ShMOLLI, "), std::string::npos) << fit.output;
+  const auto files = dicomFiles(dir_ / "out");
+  ASSERT_EQ(files.size(), 4u) << fit.output;
+  bool sawSamples = false;
+  for (const auto& file : files) {
+    expectValid(file, "MRImage");
+    DcmFileFormat format;
+    ASSERT_TRUE(format.loadFile(file.c_str()).good());
+    DcmDataset& ds = *format.getDataset();
+    EXPECT_NE(text(ds, DCM_DerivationDescription).find("ShMOLLI conditional fit"), std::string::npos);
+    if (text(ds, DCM_ImageType) != "DERIVED\\PRIMARY\\OTHER\\SAMPLES") continue;
+    sawSamples = true;
+    const Uint16* pixels = nullptr;
+    unsigned long count = 0;
+    ASSERT_TRUE(ds.findAndGetUint16Array(DCM_PixelData, pixels, &count).good());
+    std::set<int> values(pixels, pixels + count);
+    for (int v : values) EXPECT_TRUE(v == 0 || (v >= 5 && v <= 7)) << v;
+    EXPECT_TRUE(values.count(5)) << "blood and myocardium (long T1) use the first inversion only";
+  }
+  EXPECT_TRUE(sawSamples);
+  // Blood 1600 ms and myocardium 1000 ms at ~65 bpm: the conditional fit is unbiased, where
+  // the plain 7-sample fit would be far off.
+  EXPECT_LT(std::abs(medianError(in, dir_ / "out", 2)), 0.01);
+}
+
+TEST_F(FitCommandTest, ShmolliWithoutItsImagesIsRefusedNotFittedAsMolli) {
+  // A 5(3)3 series whose description says ShMOLLI: 8 images per slice.
+  const fs::path in = dir_ / "in";
+  for (const auto& file : dicomFiles(in)) {
+    const std::string cmd = "dcmodify -nb -m \"(0008,103e)=ShMOLLI SAX\" " + file.string() + " >/dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  }
+  const Outcome fit = runTorcht1("fit " + in.string() + " --out " + (dir_ / "out").string() + " --device cpu");
+  EXPECT_EQ(fit.status, 1) << fit.output;
+  EXPECT_NE(fit.output.find("not fitted: refused: ShMOLLI by its description, but slice 1 has 8 images"), std::string::npos)
+      << fit.output;
+  EXPECT_FALSE(fs::exists(dir_ / "out") && !dicomFiles(dir_ / "out").empty()) << "nothing may be written";
+}
+
+TEST_F(FitCommandTest, TheT1ScaleMatchesVendorMapsAndSaysSo) {
+  { std::ofstream(dir_ / "scale.yaml") << "fit:\n  molli:\n    t1_scale: 1.0365\n"; }
+  const Outcome plain = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "plain").string() + " --device cpu");
+  const Outcome scaled = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "scaled").string() +
+                                    " --device cpu --config " + (dir_ / "scale.yaml").string());
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  ASSERT_EQ(scaled.status, 0) << scaled.output;
+  const double a = medianError(dir_ / "in", dir_ / "plain", 2), b = medianError(dir_ / "in", dir_ / "scaled", 2);
+  EXPECT_NEAR((1 + b) / (1 + a), 1.0365, 0.002);
+  for (const auto& file : dicomFiles(dir_ / "scaled")) {
+    DcmFileFormat format;
+    ASSERT_TRUE(format.loadFile(file.c_str()).good());
+    EXPECT_NE(text(*format.getDataset(), DCM_DerivationDescription).find("x 1.0365 (fit.molli.t1_scale"), std::string::npos);
+  }
+  for (const auto& file : dicomFiles(dir_ / "plain")) {
+    DcmFileFormat format;
+    ASSERT_TRUE(format.loadFile(file.c_str()).good());
+    EXPECT_EQ(text(*format.getDataset(), DCM_DerivationDescription).find("t1_scale"), std::string::npos);
+  }
+}
+
+TEST_F(FitCommandTest, EachSliceLineReportsNoiseAndTheShareFittedButInvalid) {
+  const Outcome fit = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "out").string() + " --device cpu");
+  ASSERT_EQ(fit.status, 0) << fit.output;
+  for (const char* slice : {"slice 1: T1", "slice 2: T1"}) {
+    const auto at = fit.output.find(slice);
+    ASSERT_NE(at, std::string::npos) << fit.output;
+    const std::string line = fit.output.substr(at, fit.output.find('\n', at) - at);
+    EXPECT_NE(line.find("% fitted but invalid"), std::string::npos) << line;
+    EXPECT_NE(line.find("(background)"), std::string::npos) << line;
+    EXPECT_NE(line.find("MOLLI"), std::string::npos) << line;
+  }
+}
+
+}  // namespace
+}  // namespace torcht1

@@ -22,7 +22,7 @@ struct PhantomOptions {
   /// otherwise.
   std::string recovery = "auto";
   /// Contrast as seen in vivo at 3 T: subcutaneous fat and blood so bright that the
-  /// myocardium's largest sample is 6-10% of the brightest tissue's (fat 11x, blood 4x the
+  /// myocardium's largest sample is 6-10% of the brightest tissue's (fat 8x, blood 4x the
   /// default proton density). The SNR still refers to the myocardium.
   bool brightFat = false;
 };
