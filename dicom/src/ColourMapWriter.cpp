@@ -94,13 +94,11 @@ std::vector<std::string> ColourMapWriter::write(const MolliSeries& source, const
     label((lo + hi) / 2, rows / 2 - 5 * scale / 2);
     label(lo, rows - 5 * scale);
 
-    DcmFileFormat sourceFile;
-    loadSourceHeader(first, sourceFile);
-    DcmDataset& src = *sourceFile.getDataset();
+    const SourceAttributes src(first);
     DcmFileFormat out;
     DcmDataset& ds = *out.getDataset();
-    copyAttributes(src, ds, kPatientAndStudy);
-    copyAttributes(src, ds, kBodyPart);
+    src.copy(ds, SourceAttributes::patientAndStudy());
+    src.copyBodyPart(ds);
     put(ds, DCM_SOPClassUID, UID_SecondaryCaptureImageStorage, file);
     put(ds, DCM_SOPInstanceUID, DicomUid::fromName(seriesUid + "/" + std::to_string(s)), file);
     put(ds, DCM_SeriesInstanceUID, seriesUid, file);
@@ -110,7 +108,7 @@ std::vector<std::string> ColourMapWriter::write(const MolliSeries& source, const
     put(ds, DCM_SoftwareVersions, programVersion_, file);
     put(ds, DCM_SeriesNumber, std::to_string(first.seriesNumber + map.seriesNumberOffset), file);
     put(ds, DCM_SeriesDescription,
-        describe(source.description, map.description + " colour " + std::to_string(std::lround(lo)) + "-" +
+        SourceAttributes::describe(source.description, map.description + " colour " + std::to_string(std::lround(lo)) + "-" +
                                          std::to_string(std::lround(hi)) + " " + map.unit),
         file);
     put(ds, DCM_InstanceNumber, std::to_string(s + 1), file);

@@ -17,21 +17,17 @@ namespace fs = std::filesystem;
 
 namespace torcht1::dicom {
 
-namespace {
-
-// Copied from the source image besides patient and study: frame of reference, geometry and
-// the acquisition attributes the MR Image module requires.
-const DcmTagKey kImageAttributes[] = {
-    DCM_FrameOfReferenceUID, DCM_PositionReferenceIndicator, DCM_PatientPosition, DCM_ImagePositionPatient,
-    DCM_ImageOrientationPatient, DCM_PixelSpacing, DCM_SliceThickness, DCM_SliceLocation, DCM_ScanningSequence,
-    DCM_SequenceVariant, DCM_ScanOptions, DCM_MRAcquisitionType, DCM_RepetitionTime, DCM_EchoTime,
-    DCM_EchoTrainLength, DCM_MagneticFieldStrength, DCM_SeriesDate, DCM_SeriesTime, DCM_ContrastBolusAgent,
-};
-
-}  // namespace
-
 DerivedSeriesWriter::DerivedSeriesWriter(std::string programVersion, std::string method)
     : programVersion_(std::move(programVersion)), method_(std::move(method)) {}
+
+std::vector<std::string> DerivedSeriesWriter::notInherited(const MolliSeries& source) {
+  if (source.slices.empty() || source.slices.front().images.empty()) return {};
+  const SourceAttributes src(source.slices.front().images.front());
+  DcmDataset scratch;
+  std::vector<std::string> notes = src.copy(scratch, SourceAttributes::patientAndStudy());
+  for (auto& note : src.copy(scratch, SourceAttributes::mrImage())) notes.push_back(std::move(note));
+  return notes;
+}
 
 std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, const MapSeries& map,
                                                     const std::string& dir) const {
@@ -46,18 +42,17 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
   for (size_t s = 0; s < source.slices.size(); ++s) {
     const MolliSlice& slice = source.slices[s];
     const DicomInstance& first = slice.images.front();
-    DcmFileFormat sourceFile;
-    loadSourceHeader(first, sourceFile);
-    DcmDataset& src = *sourceFile.getDataset();
+    const SourceAttributes src(first);
     const std::string file = (folder / ("MAP_" + std::to_string(s + 1) + ".dcm")).string();
 
     DcmFileFormat out;
     DcmDataset& ds = *out.getDataset();
-    copyAttributes(src, ds, kPatientAndStudy);
-    copyAttributes(src, ds, kBodyPart);
-    copyAttributes(src, ds, kImageAttributes);
-    // Enhanced MR keeps geometry and acquisition in functional groups: what the copy did
-    // not bring comes from the instance, or is stated as unknown.
+    src.copy(ds, SourceAttributes::patientAndStudy());
+    src.copyBodyPart(ds);
+    src.copy(ds, SourceAttributes::mrImage());
+    // Enhanced MR keeps geometry in functional groups, and a source may hold text the reader
+    // could parse but that is not valid DICOM: what the copy did not bring comes from the
+    // instance as the reader parsed it, or is stated as unknown.
     auto joined = [](const double* v, int n) {
       std::string out;
       for (int i = 0; i < n; ++i) {
@@ -73,13 +68,9 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
     fill(DCM_ImagePositionPatient, joined(first.position.data(), 3));
     fill(DCM_ImageOrientationPatient, joined(first.orientation.data(), 6));
     fill(DCM_PixelSpacing, joined(first.spacing.data(), 2));
-    if (first.sliceThickness > 0) fill(DCM_SliceThickness, joined(&first.sliceThickness, 1));
-    fill(DCM_ScanningSequence, "RM");  // research mode: the source did not say
-    fill(DCM_SequenceVariant, "NONE");
-    fill(DCM_ScanOptions, "");
-    fill(DCM_MRAcquisitionType, "");
-    fill(DCM_EchoTime, "");
-    fill(DCM_EchoTrainLength, "");
+    fill(DCM_SliceThickness, first.sliceThickness > 0 ? joined(&first.sliceThickness, 1) : "");
+    // A map in the source's frame of reference; one of its own when the source has none.
+    fill(DCM_FrameOfReferenceUID, DicomUid::fromName(source.seriesInstanceUid + "/frame-of-reference"));
     std::string sourceSops;
     for (const auto& image : slice.images) sourceSops += image.sopInstanceUid + "/" + std::to_string(image.frame);
     put(ds, DCM_SOPClassUID, UID_MRImageStorage, file);
@@ -89,7 +80,7 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
     put(ds, DCM_Manufacturer, "TorchT1 node", file);
     put(ds, DCM_SoftwareVersions, programVersion_, file);
     put(ds, DCM_SeriesNumber, std::to_string(first.seriesNumber + map.seriesNumberOffset), file);
-    put(ds, DCM_SeriesDescription, describe(source.description, map.description), file);
+    put(ds, DCM_SeriesDescription, SourceAttributes::describe(source.description, map.description), file);
     put(ds, DCM_InstanceNumber, std::to_string(s + 1), file);
     put(ds, DCM_ImageType, map.imageType, file);
     put(ds, DCM_DerivationDescription, "TorchT1 node " + programVersion_ + ": " + method_, file);

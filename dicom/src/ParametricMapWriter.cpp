@@ -122,10 +122,10 @@ std::vector<std::string> ParametricMapWriter::write(const MolliSeries& source, c
   check(pmap.getSOPCommon().setSOPInstanceUID(DicomUid::fromName(seriesUid + "/1/" + sourceSops).c_str()), file,
         "SOP Instance UID");
   const std::string frameOfReference = first.frameOfReferenceUid.empty()
-                                           ? DicomUid::fromName(seriesUid + "/frame-of-reference")
+                                           ? DicomUid::fromName(source.seriesInstanceUid + "/frame-of-reference")
                                            : first.frameOfReferenceUid;
   check(pmap.getFrameOfReference().setFrameOfReferenceUID(frameOfReference.c_str()), file, "Frame of Reference UID");
-  check(pmap.getSeries().setSeriesDescription(describe(source.description, map.description).c_str()), file,
+  check(pmap.getSeries().setSeriesDescription(SourceAttributes::describe(source.description, map.description).c_str()), file,
         "Series Description");
 
   // Shared by every frame: what the values mean, how to show them, what they show.
@@ -245,13 +245,12 @@ std::vector<std::string> ParametricMapWriter::write(const MolliSeries& source, c
   check(pmap.writeDataset(ds), file, "cannot encode the parametric map");
 
   // Patient and study as the source has them (the IOD wrote empty type 2 attributes).
-  DcmFileFormat sourceFile;
-  loadSourceHeader(first, sourceFile);
-  DcmDataset& src = *sourceFile.getDataset();
-  copyAttributes(src, ds, kPatientAndStudy);
-  copyAttributes(src, ds, kBodyPart);
-  const DcmTagKey kFrameOfReference[] = {DCM_PositionReferenceIndicator};
-  copyAttributes(src, ds, kFrameOfReference);
+  const SourceAttributes src(first);
+  src.copy(ds, SourceAttributes::patientAndStudy());
+  src.copyBodyPart(ds, /*frameLaterality=*/true);
+  static const std::vector<SourceAttributes::Rule> kFrameOfReference = {
+      {DCM_PositionReferenceIndicator, SourceAttributes::Type::Present}};
+  src.copy(ds, kFrameOfReference);
   put(ds, DCM_Manufacturer, "TorchT1 node", file);
   put(ds, DCM_SoftwareVersions, programVersion_, file);
 

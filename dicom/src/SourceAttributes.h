@@ -1,52 +1,71 @@
 #pragma once
 
-// Attributes a derived object takes over from its source image.
+// What a derived object takes over from its source image, checked so that it inherits no
+// error: a value invalid for its VR or VM, or not one of the attribute's enumerated values,
+// is not copied. A required (type 1) attribute then gets a stated fallback, a type 2 one is
+// written empty, an optional one is left out. Body Part Examined and Laterality are made
+// consistent with each other (General Series: Laterality only for a paired or unknown part).
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
-#include "torcht1/dicom/DicomError.h"
 #include "torcht1/dicom/DicomInstance.h"
 
 namespace torcht1::dicom {
 
-/// Patient and study: every object we derive belongs to the source's patient and study.
-inline const DcmTagKey kPatientAndStudy[] = {
-    DCM_SpecificCharacterSet, DCM_PatientName, DCM_PatientID, DCM_PatientBirthDate, DCM_PatientSex,
-    DCM_StudyInstanceUID, DCM_StudyDate, DCM_StudyTime, DCM_StudyID, DCM_AccessionNumber,
-    DCM_ReferringPhysicianName, DCM_StudyDescription,
+class SourceAttributes {
+ public:
+  /// DICOM attribute types: 1 (a value required), 2 (present, may be empty), 3 (optional).
+  enum class Type { Required, Present, Optional };
+
+  struct Rule {
+    Rule(DcmTagKey tag_, Type type_, std::string vm_ = "1", std::vector<std::string> allowed_ = {},
+         std::string fallback_ = "", bool keepAsIs_ = false)
+        : tag(tag_), type(type_), vm(std::move(vm_)), allowed(std::move(allowed_)), fallback(std::move(fallback_)),
+          keepAsIs(keepAsIs_) {}
+    DcmTagKey tag;
+    Type type;
+    std::string vm;                     ///< value multiplicity the standard allows
+    std::vector<std::string> allowed;   ///< enumerated or defined terms; empty: any valid value
+    std::string fallback;               ///< for Required when the source's value is unusable
+    bool keepAsIs;                      ///< copied verbatim even when invalid (the study's UID)
+  };
+
+  /// Loads the source image of `instance` again, without its pixel data.
+  explicit SourceAttributes(const DicomInstance& instance);
+
+  /// Patient and study: every object we derive belongs to the source's patient and study.
+  static const std::vector<Rule>& patientAndStudy();
+  /// Frame of reference, patient position and the acquisition that MR Image requires.
+  static const std::vector<Rule>& mrImage();
+
+  /// Copies `rules` into `to`, checked. Returns one line per value not inherited.
+  std::vector<std::string> copy(DcmItem& to, const std::vector<Rule>& rules) const;
+  /// Body Part Examined (uppercased when that makes it valid; a synonym such as THORAX
+  /// becomes CHEST) and a consistent Laterality: none for an unpaired part or where the
+  /// object has Frame Laterality, else the source's (R, L) or empty for unknown.
+  void copyBodyPart(DcmItem& to, bool frameLaterality = false) const;
+
+  /// Whether a Body Part Examined term is an unpaired structure, one that has no laterality.
+  static bool unpaired(const std::string& bodyPart);
+  /// The terms `unpaired` knows, each verified with dciodvfy.
+  static const std::vector<std::string>& unpairedTerms();
+
+  /// "<source> <suffix>" as a valid LO (64 characters, no backslash or control characters):
+  /// the source part is shortened, never the suffix that says what the series is.
+  static std::string describe(const std::string& source, const std::string& suffix);
+
+  DcmDataset& dataset() const { return *file_.getDataset(); }
+
+ private:
+  /// The source's value of `rule` as it may be inherited; false if it may not.
+  bool usable(const Rule& rule, OFString& value) const;
+
+  mutable DcmFileFormat file_;
 };
-
-/// What a derived series says about the body, for modules that need it (General Series'
-/// Laterality condition depends on the body part).
-inline const DcmTagKey kBodyPart[] = {DCM_BodyPartExamined, DCM_Laterality};
-
-/// "<source> <suffix>" within the 64 characters of VR LO: the source part is shortened,
-/// never the suffix that says what the series is.
-inline std::string describe(const std::string& source, const std::string& suffix) {
-  const std::string base = source.empty() ? "MOLLI" : source;
-  const size_t room = suffix.size() + 1 >= 64 ? 0 : 64 - suffix.size() - 1;
-  return (base.size() > room ? base.substr(0, room) : base) + " " + suffix;
-}
-
-/// Loads the source image of `instance` again, without its pixel data.
-inline void loadSourceHeader(const DicomInstance& instance, DcmFileFormat& file) {
-  if (file.loadFile(instance.path.c_str(), EXS_Unknown, EGL_noChange, 4096).bad()) {
-    throw DicomError(instance.path + ": cannot read the source image again");
-  }
-}
-
-/// Copies each of `tags` that `from` has into `to`.
-template <size_t N>
-void copyAttributes(DcmDataset& from, DcmDataset& to, const DcmTagKey (&tags)[N]) {
-  for (const auto& tag : tags) {
-    DcmElement* element = nullptr;
-    if (from.findAndGetElement(tag, element).good() && element != nullptr) {
-      to.insert(static_cast<DcmElement*>(element->clone()), true);
-    }
-  }
-}
 
 }  // namespace torcht1::dicom

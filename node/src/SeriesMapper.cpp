@@ -205,6 +205,16 @@ std::vector<WrittenMap> SeriesMapper::write(const PreparedSeries& prepared, cons
   return written;
 }
 
+std::string SeriesMapper::notInherited(const dicom::MolliSeries& series) {
+  std::string joined;
+  try {
+    for (const auto& note : dicom::DerivedSeriesWriter::notInherited(series)) joined += (joined.empty() ? "" : "; ") + note;
+  } catch (const std::exception& e) {
+    return std::string("source not readable again: ") + e.what();  // the writers will say so too
+  }
+  return joined;
+}
+
 std::string SeriesMapper::describe(const dicom::MolliSeries& series, const SliceSummary& s, const std::string& device) {
   char line[640];
   std::snprintf(line, sizeof line,

@@ -221,6 +221,9 @@ void SeriesPipeline::writeLoop() {
       for (const auto& slice : job.mapped.slices) {
         log_.write("slice", {{"series", job.uid}, {"summary", SeriesMapper::describe(job.prepared.series, slice, job.mapped.device)}});
       }
+      if (const std::string notes = SeriesMapper::notInherited(job.prepared.series); !notes.empty()) {
+        log_.write("not_inherited", {{"series", job.uid}, {"values", notes}});
+      }
       log_.write(job.version > 1 ? "refitted" : "fitted",
                  {{"series", job.uid},
                   {"version", std::to_string(job.version)},

@@ -94,6 +94,10 @@ int FitCommand::run() const {
       for (const auto& slice : mapped.slices) {
         std::printf("%s\n", node::SeriesMapper::describe(series, slice, mapped.device).c_str());
       }
+      if (const std::string notes = node::SeriesMapper::notInherited(series); !notes.empty()) {
+        std::printf("series %s (%s): not inherited by the maps: %s\n", series.seriesInstanceUid.c_str(),
+                    series.description.c_str(), notes.c_str());
+      }
       for (const auto& map : mapper.write(prepared, mapped, out_)) {
         std::printf("series %s (%s): wrote %zu %s images to %s\n", series.seriesInstanceUid.c_str(),
                     series.description.c_str(), map.files.size(), map.description.c_str(),

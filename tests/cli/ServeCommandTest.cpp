@@ -351,6 +351,9 @@ class ServeCommandTest : public ::testing::Test {
     EXPECT_NE(complete[0].find("by=\"expected count\""), std::string::npos) << complete[0];
     EXPECT_EQ(events(log, "fitted", {series, "version=1", "slices=2", "maps=4"}).size(), 1u) << log;
     EXPECT_EQ(events(log, "refitted").size(), 0u) << log;
+    // One line per slice, with the share fitted but invalid and the noise level behind the mask.
+    EXPECT_EQ(events(log, "slice", {series, "% fitted but invalid", "noise sigma", "(background)"}).size(), 2u) << log;
+    EXPECT_EQ(events(log, "not_inherited").size(), 0u) << "the phantom's source is valid DICOM\n" << log;
     EXPECT_EQ(events(log, "sent", {"job=" + study_.seriesUid + "-v1", "destination=" + destination, "instances=4"}).size(),
               1u)
         << "all 4 map instances in one attempt\n" << log;

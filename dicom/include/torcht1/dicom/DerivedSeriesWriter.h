@@ -45,6 +45,12 @@ class DerivedSeriesWriter {
   /// Returns the files written into `dir`. Throws DicomError naming the file.
   std::vector<std::string> write(const MolliSeries& source, const MapSeries& map, const std::string& dir) const;
 
+  /// What the maps of `source` do not inherit as it stands, one line per attribute (e.g.
+  /// "PatientSex 'X' not valid, written empty"): invalid or missing source values that
+  /// the writers repair, so that the operator sees them once per series. Judged on the
+  /// first image; empty when the source is clean.
+  static std::vector<std::string> notInherited(const MolliSeries& source);
+
  private:
   std::string programVersion_;
   std::string method_;

@@ -86,6 +86,9 @@ class SeriesMapper {
   std::string device() const { return fitter_.device(); }
   /// One human line for a fitted slice.
   static std::string describe(const dicom::MolliSeries& series, const SliceSummary& slice, const std::string& device);
+  /// The source values the maps do not inherit as they stand (invalid or missing ones that
+  /// the writers repair), joined by "; "; empty for a clean source.
+  static std::string notInherited(const dicom::MolliSeries& series);
 
  private:
   mapping::MapFitter fitter_;
