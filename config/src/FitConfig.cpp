@@ -55,6 +55,22 @@ mapping::FitOptions FitConfig::fromDocument(const ConfigDocument& document) {
     m.number("min_r2", o.quality.minR2, -1e9, 0.999999);
   });
   s.section("molli", [&](YamlSection& m) { m.number("t1_scale", o.molli.t1Scale, 0.5, 2.0); });
+  s.section("motion_correction", [&](YamlSection& m) {
+    m.flag("enabled", o.motion.enabled);
+    m.number("rounds", o.motion.rounds, 1, 10);
+    m.number("coarsest_level", o.motion.coarsestLevel, 0, 5);
+    m.number("finest_level", o.motion.finestLevel, 0, 5);
+    m.number("search_radius_pixels", o.motion.searchRadiusPixels, 0, 16);
+    m.number("affine_iterations", o.motion.affineIterations, 0, 100);
+    m.flag("non_rigid", o.motion.nonRigid);
+    m.number("demons_iterations", o.motion.demonsIterations, 0, 500);
+    m.number("demons_step_pixels", o.motion.demonsStepPixels, 0.01, 5.0);
+    m.number("demons_sigma_pixels", o.motion.demonsSigmaPixels, 0.5, 10.0);
+    m.number("demons_noise_gradient", o.motion.demonsNoiseGradient, 0.0, 100.0);
+    m.number("null_structure_fraction", o.motion.nullStructureFraction, 0.0, 0.99);
+    m.number("min_jacobian", o.motion.minJacobian, 0.01, 0.99);
+    m.number("max_residual_ratio", o.motion.maxResidualRatio, 0.01, 1.0);
+  });
   s.section("lm", [&](YamlSection& m) {
     m.number("max_iterations", o.lm.maxIterations, 1, 10000);
     m.number("initial_damping", o.lm.initialDamping, 1e-12, 1e6);

@@ -67,7 +67,7 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
   std::strftime(date, sizeof date, "%Y%m%d", &local);
   std::strftime(clock, sizeof clock, "%H%M%S", &local);
 
-  const double spacing = kFieldOfView / static_cast<double>(ph.cols);
+  const double spacing = ph.pixelSpacingMm > 0 ? ph.pixelSpacingMm : kFieldOfView / static_cast<double>(ph.cols);
   const int64_t voxels = ph.voxelsPerSlice();
   const std::string description = std::string(ph.scheme == "5(1)1(1)1" ? "ShMOLLI " : "MOLLI ") + ph.scheme + (options_.postContrast ? " post-contrast" : " native") +
                                   " (TorchT1 phantom)";
@@ -85,7 +85,7 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
     const double offset = (static_cast<double>(s) - 0.5 * static_cast<double>(ph.slices - 1)) * kSliceDistance;
     std::vector<double> position(3);
     for (int k = 0; k < 3; ++k) {
-      position[k] = offset * kNormal[k] - 0.5 * kFieldOfView * (kRow[k] + kColumn[k]);
+      position[k] = offset * kNormal[k] - 0.5 * spacing * static_cast<double>(ph.cols) * (kRow[k] + kColumn[k]);
     }
     for (int64_t i = 0; i < ph.samples; ++i) {
       ++instance;
@@ -250,6 +250,17 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
   for (int64_t s = 0; s < ph.slices; ++s) {
     json << (s ? ", " : "") << "[";
     for (int64_t i = 0; i < ph.samples; ++i) json << (i ? ", " : "") << ph.times[s * ph.samples + i];
+    json << "]";
+  }
+  json << "], \"motion_mm\": {\"drift\": " << options_.motionMm << ", \"gasp\": " << options_.gaspMm
+       << ", \"warp\": " << options_.warpMm
+       << "}, \"truth_position\": \"each slice's key image (its longest inversion time)\", "
+          "\"true_displacement_mm\": [";
+  for (int64_t s = 0; s < ph.slices; ++s) {
+    json << (s ? ", " : "") << "[";
+    for (int64_t i = 0; i < ph.samples; ++i) {
+      json << (i ? ", " : "") << (ph.trueDisplacementMm.empty() ? 0.0f : ph.trueDisplacementMm[s * ph.samples + i]);
+    }
     json << "]";
   }
   json << "]}\n";

@@ -1,5 +1,7 @@
 #include "torcht1/mapping/FitOptions.h"
 
+#include "torcht1/mapping/MotionCorrector.h"
+
 #include <cmath>
 
 #include "torcht1/mapping/FitError.h"
@@ -44,6 +46,7 @@ void AdamOptions::validate() const {
 
 void FitOptions::validate() const {
   makeModel(model);  // throws for an unknown model
+  MotionCorrector{motion};  // throws for out-of-range motion-correction settings
   if (!(validMin < validMax)) {
     throw FitError("valid range must have min < max, got " + std::to_string(validMin) + ".." +
                    std::to_string(validMax));

@@ -238,7 +238,7 @@ FitResult MapFitter::fit(const FitInput& input) const {
                      .to(torch::kBool);
     for (int64_t s = 0; s < slices && !input.noiseSigma.empty(); ++s) {
       sigma[s] = input.noiseSigma[s];
-      noiseSource[s] = "given";
+      noiseSource[s] = static_cast<size_t>(s) < input.noiseSource.size() ? input.noiseSource[s] : "given";
     }
   } else {
     if (options.mask.enabled) {

@@ -80,7 +80,19 @@ mapping::SchemeEvidence evidenceOf(const dicom::MolliSeries& series) {
 }  // namespace
 
 SeriesMapper::SeriesMapper(mapping::FitOptions fit, config::OutputConfig::Output output, std::string programVersion)
-    : fitter_(fit), schemes_(fit), output_(std::move(output)), programVersion_(std::move(programVersion)) {}
+    : fitter_(fit), motion_(fit.motion), schemes_(fit), output_(std::move(output)), programVersion_(std::move(programVersion)) {}
+
+std::string MappedSeries::motionSummary() const {
+  if (maxDisplacementMm < 0) return "";
+  char line[160];
+  if (motionCorrectedSlices > 0) {
+    std::snprintf(line, sizeof line, "MOCO, largest displacement %.1f mm, %d of %zu slices corrected", maxDisplacementMm,
+                  motionCorrectedSlices, slices.size());
+  } else {
+    std::snprintf(line, sizeof line, "no MOCO applied (largest displacement found %.1f mm)", maxDisplacementMm);
+  }
+  return line;
+}
 
 mapping::SchemeCatalog::Identification SeriesMapper::identify(const dicom::MolliSeries& series) const {
   return schemes_.identify(evidenceOf(series));
@@ -142,8 +154,18 @@ MappedSeries SeriesMapper::fit(const PreparedSeries& prepared) const {
   mapped.maps = mapSeriesFor(series, scheme, output_);
   mapped.device = fitter_.device();
   const int64_t voxels = static_cast<int64_t>(series.rows) * series.cols;
+  // Motion correction in front of the fit, for the MOLLI model (the synthetic images of the
+  // registration come from it), on the fitter's device.
+  const std::string refusal = scheme.motionRefusal();
+  const bool moco = fitter_.options().motion.enabled && fitter_.options().model == "molli" && refusal.empty();
   for (const auto& group : prepared.groups) {
-    const mapping::FitResult result = scheme.fit(fitter_, group.input);
+    mapping::MotionCorrection motion;
+    if (moco) {
+      const auto& spacing = series.slices[group.slices.front()].images.front().spacing;
+      motion = motion_.correct(fitter_, group.input, spacing[0] > 0 ? spacing[0] : 1.0, spacing[1] > 0 ? spacing[1] : 1.0);
+      mapped.fitSeconds += motion.seconds;
+    }
+    const mapping::FitResult result = scheme.fit(fitter_, moco ? motion.input : group.input);
     mapped.fitSeconds += result.fitSeconds;
     for (size_t k = 0; k < group.slices.size(); ++k) {
       const size_t s = group.slices[k];
@@ -170,18 +192,43 @@ MappedSeries SeriesMapper::fit(const PreparedSeries& prepared) const {
       summary.noiseSigma = stats.noiseSigma;
       summary.noiseSource = stats.noiseSource;
       summary.scheme = scheme.name();
+      if (fitter_.options().motion.enabled && !moco) summary.motionReason = refusal.empty() ? "not the MOLLI model" : refusal;
+      if (moco) {
+        const auto& m = motion.slices[k];
+        summary.motionRun = true;
+        summary.motionCorrected = m.corrected;
+        summary.motionReason = m.reason;
+        summary.maxDisplacementMm = m.maxDisplacementMm;
+        summary.minJacobian = m.minJacobian;
+        summary.motionMs = 1e3 * motion.seconds / static_cast<double>(group.slices.size());
+        mapped.motionCorrectedSlices += m.corrected ? 1 : 0;
+        mapped.maxDisplacementMm = std::max(mapped.maxDisplacementMm, m.maxDisplacementMm);
+      }
       mapped.slices.push_back(summary);
     }
   }
   std::sort(mapped.slices.begin(), mapped.slices.end(),
             [](const SliceSummary& a, const SliceSummary& b) { return a.slice < b.slice; });
+  // Maps made from registered images say so in their ImageType (the Parametric Map's four
+  // values are fixed by its IOD; its DerivationDescription says it).
+  if (mapped.motionCorrectedSlices > 0) {
+    for (auto& map : mapped.maps) {
+      if (map.kind != "T1_PARAMETRIC") map.imageType += "\\MOCO";
+    }
+  }
   return mapped;
 }
 
 std::vector<WrittenMap> SeriesMapper::write(const PreparedSeries& prepared, const MappedSeries& mapped,
                                             const std::string& dir, int version) const {
-  const std::string method =
+  std::string method =
       prepared.scheme->method() + ", " + mapping::toString(fitter_.options().solver) + " on " + mapped.device;
+  if (mapped.motionCorrectedSlices > 0) {
+    char moco[160];
+    std::snprintf(moco, sizeof moco, "; MOCO: model-based registration (affine + demons), %d of %zu slices, max %.1f mm",
+                  mapped.motionCorrectedSlices, mapped.slices.size(), mapped.maxDisplacementMm);
+    method += moco;
+  }
   const dicom::DerivedSeriesWriter writer(programVersion_, method);
   const dicom::ColourMapWriter colourWriter(programVersion_);
   const dicom::ParametricMapWriter parametricWriter(programVersion_, method);
@@ -216,13 +263,23 @@ std::string SeriesMapper::notInherited(const dicom::MolliSeries& series) {
 }
 
 std::string SeriesMapper::describe(const dicom::MolliSeries& series, const SliceSummary& s, const std::string& device) {
-  char line[640];
+  char motion[400] = ", no MOCO";
+  if (!s.motionRun && !s.motionReason.empty()) {
+    std::snprintf(motion, sizeof motion, ", no MOCO: %s", s.motionReason.c_str());
+  } else if (s.motionRun && s.motionCorrected) {
+    std::snprintf(motion, sizeof motion, ", MOCO max displacement %.1f mm (min Jacobian %.2f, %.0f ms)",
+                  s.maxDisplacementMm, s.minJacobian, s.motionMs);
+  } else if (s.motionRun) {
+    std::snprintf(motion, sizeof motion, ", MOCO not applied: %s (max displacement found %.1f mm)",
+                  s.motionReason.c_str(), s.maxDisplacementMm);
+  }
+  char line[1100];
   std::snprintf(line, sizeof line,
                 "%s slice %zu: T1 %.0f ms (median, central region), %s, %lld voxels fitted, %.1f%% valid, "
-                "%.1f%% fitted but invalid, noise sigma %.3g (%s), %zu TIs %.0f..%.0f ms, fit %.1f ms on %s",
+                "%.1f%% fitted but invalid, noise sigma %.3g (%s), %zu TIs %.0f..%.0f ms, fit %.1f ms on %s%s",
                 series.description.c_str(), s.slice + 1, s.t1MedianMs, s.scheme.c_str(), s.fittedVoxels, s.validPercent,
                 s.invalidPercent, s.noiseSigma, s.noiseSource.c_str(), s.inversionTimes, s.firstTiMs, s.lastTiMs,
-                s.fitMs, device.c_str());
+                s.fitMs, device.c_str(), motion);
   return line;
 }
 

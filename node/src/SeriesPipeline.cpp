@@ -22,6 +22,12 @@ double clockSeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+std::string fixed1(double value) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f", value);
+  return b;
+}
+
 std::string millis(double seconds) {
   char b[32];
   std::snprintf(b, sizeof b, "%.1f", 1e3 * seconds);
@@ -216,6 +222,7 @@ void SeriesPipeline::writeLoop() {
                                                           static_cast<std::streamsize>(png.size()));
       }
       const double now = clockSeconds();
+      tracker_.motion(job.key, job.mapped.motionSummary(), job.mapped.maxDisplacementMm);
       tracker_.fitted(job.key, job.version, job.instances, job.mapped.fitSeconds, job.mapped.device, uids, previewFile,
                       now);
       for (const auto& slice : job.mapped.slices) {
@@ -231,6 +238,8 @@ void SeriesPipeline::writeLoop() {
                   {"fit_ms", millis(job.mapped.fitSeconds)},
                   {"total_ms", millis(now - job.startedAt)},
                   {"device", job.mapped.device},
+                  {"moco", job.mapped.maxDisplacementMm < 0 ? "off" : job.mapped.motionCorrectedSlices > 0 ? "corrected" : "not applied"},
+                  {"max_displacement_mm", job.mapped.maxDisplacementMm < 0 ? "" : fixed1(job.mapped.maxDisplacementMm)},
                   {"maps", std::to_string(files)},
                   {"to", outbox_ ? "outbox" : dir}});
       if (published_) published_({job.key, PipelineOutcome::Fitted, job.mapped.fitSeconds, now - job.startedAt, files});

@@ -103,6 +103,14 @@ void SeriesTracker::fitted(const std::string& key, int version, size_t instances
   settle(r, SeriesPhase::Fitted);
 }
 
+void SeriesTracker::motion(const std::string& key, const std::string& summary, double maxDisplacementMm) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto it = series_.find(key); it != series_.end()) {
+    it->second.motion = summary;
+    it->second.maxDisplacementMm = maxDisplacementMm;
+  }
+}
+
 void SeriesTracker::unchanged(const std::string& key) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (auto it = series_.find(key); it != series_.end()) {

@@ -60,7 +60,9 @@ std::string StatusPage::json(const std::vector<SeriesRecord>& series) {
         {"message", r.message},
         {"map_series_uids", r.mapSeriesUids},
         {"preview", r.previewFile.empty() ? "" : "/preview/" + r.key + ".png"},
+        {"motion_correction", r.motion},
     };
+    if (r.maxDisplacementMm >= 0) item["max_displacement_mm"] = r.maxDisplacementMm;
     if (r.fittedAt > 0 && r.completedAt > 0 && r.fittedAt >= r.completedAt) {
       item["complete_to_maps_seconds"] = r.fittedAt - r.completedAt;
     }
@@ -104,7 +106,8 @@ std::string StatusPage::html(const NodeSummary& node, const std::vector<SeriesRe
             (r.completedBy.empty() ? "" : "<br><small>complete by " + escape(r.completedBy) + "</small>") + "</td><td>" +
             std::to_string(r.instances) + (r.expected > 0 ? " of " + std::to_string(r.expected) : "") + "</td><td>" +
             (r.version > 0 ? std::to_string(r.version) : "") + "</td><td>" +
-            (r.version > 0 ? fixed(1e3 * r.fitSeconds, 0) + " ms on " + escape(r.device) : "") + "</td><td>" +
+            (r.version > 0 ? fixed(1e3 * r.fitSeconds, 0) + " ms on " + escape(r.device) : "") +
+            (r.version > 0 && !r.motion.empty() ? "<br><small>" + escape(r.motion) + "</small>" : "") + "</td><td>" +
             escape(r.message) + "</td></tr>";
   }
   if (series.empty()) page += "<tr><td colspan=\"8\">Nothing received yet.</td></tr>";

@@ -49,6 +49,10 @@ PhantomGenerator::PhantomGenerator(PhantomOptions options) : options_(std::move(
   if (options_.recovery != "auto" && options_.recovery != "ideal" && options_.recovery != "piecewise") {
     throw std::invalid_argument("phantom recovery must be auto, ideal or piecewise, got '" + options_.recovery + "'");
   }
+  for (const double mm : {options_.motionMm, options_.gaspMm, options_.warpMm}) {
+    if (!(mm >= 0 && mm <= 50)) throw std::invalid_argument("phantom motion, gasp and warp must be 0..50 mm");
+  }
+  if (!(options_.fieldOfViewMm > 0)) throw std::invalid_argument("phantom field of view must be > 0 mm");
 }
 
 Phantom PhantomGenerator::generate() const {
@@ -74,6 +78,12 @@ Phantom PhantomGenerator::generate() const {
   ph.t1.assign(ph.slices * voxels, 0.0f);
   ph.t1star = ph.a = ph.b = ph.t1;
 
+  ph.keySample.assign(ph.slices, 0);
+  ph.trueDisplacementMm.assign(ph.slices * ph.samples, 0.0f);
+  ph.pixelSpacingMm = options_.fieldOfViewMm / static_cast<double>(ph.cols);
+  const double mmToUnit = 2.0 / options_.fieldOfViewMm;  // normalised coordinates span 2
+  const bool moving = options_.motionMm != 0 || options_.gaspMm != 0 || options_.warpMm != 0;
+
   for (int64_t s = 0; s < ph.slices; ++s) {
     // Each slice is its own breath-hold: its own heart rate and trigger timing.
     const double heartRate = options_.heartRate + 4.0 * gauss(rng);
@@ -90,40 +100,99 @@ Phantom PhantomGenerator::generate() const {
     for (int64_t i = 0; i < ph.samples; ++i) ph.times[s * ph.samples + i] = static_cast<float>(ti[i]);
     const double apex = ph.slices > 1 ? static_cast<double>(s) / static_cast<double>(ph.slices - 1) : 0.0;
 
+    // Motion of each sample relative to the key image (the longest TI, the last sample).
+    const int64_t key = ph.samples - 1;
+    ph.keySample[s] = key;
+    const double keyTime = line.images[order[key]].time;
+    double span = 1.0;
+    for (const auto& image : line.images) span = std::max(span, std::abs(image.time - keyTime));
+    size_t gasp = 0;  // acquisition index nearest the middle of the breath-hold
+    const double middle = 0.5 * (line.images.front().time + line.images.back().time);
+    for (size_t i = 0; i < line.images.size(); ++i) {
+      if (std::abs(line.images[i].time - middle) < std::abs(line.images[gasp].time - middle)) gasp = i;
+    }
+    if (options_.gaspSample >= 0 && options_.gaspSample < ph.samples) gasp = order[options_.gaspSample];
+    if (gasp == order[key]) gasp = (gasp + 1) % line.images.size();
+    struct Motion {
+      double dx = 0, dy = 0, warp = 0;  // normalised units
+    };
+    std::vector<Motion> motion(ph.samples);
+    for (int64_t i = 0; i < ph.samples; ++i) {
+      const double rel = (line.images[order[i]].time - keyTime) / span;  // -1..1
+      const double drift = options_.motionMm * mmToUnit * std::abs(rel);
+      motion[i].dx = drift * 0.287;  // direction (0.287, 0.958): mostly along the rows
+      motion[i].dy = drift * 0.958;
+      if (order[i] == gasp) {
+        motion[i].dx += options_.gaspMm * mmToUnit * 0.447;
+        motion[i].dy += options_.gaspMm * mmToUnit * 0.894;
+      }
+      motion[i].warp = options_.warpMm * mmToUnit * std::sin(3.14159265358979 * rel);
+    }
+    constexpr double warpCx = 0.12, warpCy = 0.02, warpSigma = 0.25;  // around the left ventricle
+    const double warpPeak = warpSigma * std::exp(-0.5);                 // max of r exp(-r^2/2s^2)
+    auto displacement = [&](int64_t i, double x, double y, double& dx, double& dy) {
+      const double rx = x - warpCx, ry = y - warpCy;
+      const double g = std::exp(-(rx * rx + ry * ry) / (2 * warpSigma * warpSigma)) / warpPeak;
+      dx = motion[i].dx + motion[i].warp * rx * g;
+      dy = motion[i].dy + motion[i].warp * ry * g;
+    };
+
     for (int64_t row = 0; row < ph.rows; ++row) {
       for (int64_t col = 0; col < ph.cols; ++col) {
         const double x = 2.0 * (static_cast<double>(col) + 0.5) / static_cast<double>(ph.cols) - 1.0;
         const double y = 2.0 * (static_cast<double>(row) + 0.5) / static_cast<double>(ph.rows) - 1.0;
         const int64_t v = row * ph.cols + col;
-        const TissueLabel label = anatomy(x, y, apex);
-        double signedSignal[64] = {0};
-        if (label != TissueLabel::Background) {
-          const Tissue& tis = tissue(label);
-          const double gain = !options_.brightFat              ? 1.0
-                              : label == TissueLabel::Fat   ? 8.0
-                              : label == TissueLabel::Blood ? 4.0
-                                                            : 1.0;
-          const double variation = 1.0 + 0.02 * std::sin(5.0 * x + 1.3 * static_cast<double>(s)) * std::cos(4.0 * y);
-          const double t1 = (options_.postContrast ? tis.t1Post : tis.t1Native) * variation;
-          const double t1star = tis.t1StarRatio * t1;
-          const double coil = 1.0 + 0.25 * x - 0.15 * y;  // smooth receive-coil sensitivity
-          const double a = m0 * gain * tis.protonDensity * coil * tis.t1StarRatio;
-          const double b = a * (1.0 + t1 / t1star);
-          ph.labels[s * voxels + v] = static_cast<uint8_t>(label);
-          ph.t1[s * voxels + v] = static_cast<float>(t1);
-          ph.t1star[s * voxels + v] = static_cast<float>(t1star);
-          ph.a[s * voxels + v] = static_cast<float>(a);
-          ph.b[s * voxels + v] = static_cast<float>(b);
+        const double coil = 1.0 + 0.25 * x - 0.15 * y;  // smooth receive-coil sensitivity; it does not move
+        // The tissue found at (px, py) of the reference anatomy, and its signal at each sample.
+        struct Voxel {
+          TissueLabel label = TissueLabel::Background;
+          double t1 = 0, t1star = 0, a = 0, b = 0;
+          double signal[64] = {0};
+        };
+        auto voxelAt = [&](double px, double py) {
+          Voxel out;
+          out.label = anatomy(px, py, apex);
+          if (out.label == TissueLabel::Background) return out;
+          const Tissue& tis = tissue(out.label);
+          const double gain = !options_.brightFat                 ? 1.0
+                              : out.label == TissueLabel::Fat   ? 8.0
+                              : out.label == TissueLabel::Blood ? 4.0
+                                                                : 1.0;
+          const double variation = 1.0 + 0.02 * std::sin(5.0 * px + 1.3 * static_cast<double>(s)) * std::cos(4.0 * py);
+          out.t1 = (options_.postContrast ? tis.t1Post : tis.t1Native) * variation;
+          out.t1star = tis.t1StarRatio * out.t1;
+          out.a = m0 * gain * tis.protonDensity * coil * tis.t1StarRatio;
+          out.b = out.a * (1.0 + out.t1 / out.t1star);
           if (ph.piecewiseRecovery) {
-            const auto m = LookLockerSimulator::signal(line, t1, t1star, a * t1 / t1star);
-            for (int64_t i = 0; i < ph.samples; ++i) signedSignal[i] = m[order[static_cast<size_t>(i)]];
+            const auto m = LookLockerSimulator::signal(line, out.t1, out.t1star, out.a * out.t1 / out.t1star);
+            for (int64_t i = 0; i < ph.samples; ++i) out.signal[i] = m[order[static_cast<size_t>(i)]];
           } else {
-            for (int64_t i = 0; i < ph.samples; ++i) signedSignal[i] = a - b * std::exp(-ti[i] / t1star);
+            for (int64_t i = 0; i < ph.samples; ++i) out.signal[i] = out.a - out.b * std::exp(-ti[i] / out.t1star);
           }
+          return out;
+        };
+        const Voxel reference = voxelAt(x, y);
+        if (reference.label != TissueLabel::Background) {
+          ph.labels[s * voxels + v] = static_cast<uint8_t>(reference.label);
+          ph.t1[s * voxels + v] = static_cast<float>(reference.t1);
+          ph.t1star[s * voxels + v] = static_cast<float>(reference.t1star);
+          ph.a[s * voxels + v] = static_cast<float>(reference.a);
+          ph.b[s * voxels + v] = static_cast<float>(reference.b);
         }
         for (int64_t i = 0; i < ph.samples; ++i) {
-          double value = std::abs(signedSignal[i]);
-          if (options_.noise) value = std::hypot(signedSignal[i] + ph.noiseSigma * gauss(rng), ph.noiseSigma * gauss(rng));
+          double signal = reference.signal[i];
+          if (moving) {
+            // The image shows at (x, y) the anatomy that was at (x, y) - d.
+            double dx = 0, dy = 0;
+            displacement(i, x, y, dx, dy);
+            if (dx != 0 || dy != 0) signal = voxelAt(x - dx, y - dy).signal[i];
+            if (reference.label != TissueLabel::Background) {
+              float& largest = ph.trueDisplacementMm[s * ph.samples + i];
+              largest = std::max(largest, static_cast<float>(std::hypot(dx, dy) / mmToUnit));
+            }
+          }
+          double value = std::abs(signal);
+          if (options_.noise) value = std::hypot(signal + ph.noiseSigma * gauss(rng), ph.noiseSigma * gauss(rng));
           ph.pixels[(s * ph.samples + i) * voxels + v] = static_cast<float>(value);
         }
       }

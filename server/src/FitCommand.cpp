@@ -27,11 +27,13 @@ void FitCommand::registerWith(CLI::App& app) {
   command_->add_option("--min-ti", minInversionTimes_, "Distinct inversion times a slice needs")
       ->check(CLI::Range(3, 100));
   command_->add_flag("--trigger-time", triggerTime_, "Take TriggerTime as inversion time when nothing else has it");
+  command_->add_flag("--no-moco", noMoco_, "Fit without motion correction (fit.motion_correction.enabled: false), for comparison");
 }
 
 int FitCommand::run() const {
   mapping::FitOptions options = config_.empty() ? mapping::FitOptions{} : config::FitConfig::fromFile(config_);
   if (command_->count("--device")) options.device = device_;
+  if (noMoco_) options.motion.enabled = false;
 
   std::vector<std::string> files;
   for (const auto& input : inputs_) {
@@ -93,6 +95,9 @@ int FitCommand::run() const {
       const node::MappedSeries mapped = mapper.fit(prepared);
       for (const auto& slice : mapped.slices) {
         std::printf("%s\n", node::SeriesMapper::describe(series, slice, mapped.device).c_str());
+      }
+      if (const std::string moco = mapped.motionSummary(); !moco.empty()) {
+        std::printf("series %s (%s): %s\n", series.seriesInstanceUid.c_str(), series.description.c_str(), moco.c_str());
       }
       if (const std::string notes = node::SeriesMapper::notInherited(series); !notes.empty()) {
         std::printf("series %s (%s): not inherited by the maps: %s\n", series.seriesInstanceUid.c_str(),

@@ -21,6 +21,7 @@ class FitCommand : public Command {
   std::string device_ = "auto";
   std::string pattern_;
   int minInversionTimes_ = 5;  // flags override the configuration file
+  bool noMoco_ = false;
   bool triggerTime_ = false;
 };
 

@@ -1,5 +1,6 @@
 #include "SimulateCommand.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "torcht1/dicom/MolliSeriesWriter.h"
@@ -19,6 +20,15 @@ void SimulateCommand::registerWith(CLI::App& app) {
   command_->add_flag("--bright-fat", options_.brightFat,
                      "In-vivo 3 T contrast: fat and blood so bright that myocardium peaks at 6-10% of the fat");
   command_->add_option("--seed", options_.seed, "Random seed (also fixes the UIDs)");
+  command_->add_option("--motion", options_.motionMm,
+                       "Breathing drift, mm: a translation growing with acquisition time, this far from the key image "
+                       "(longest TI), which holds the ground truth's position")
+      ->check(CLI::Range(0.0, 50.0));
+  command_->add_option("--gasp", options_.gaspMm, "A gasp, mm: the image acquired mid-breath-hold translated this much more")
+      ->check(CLI::Range(0.0, 50.0));
+  command_->add_option("--warp", options_.warpMm,
+                       "Non-rigid squeeze around the heart, mm (peak), varying along the acquisition")
+      ->check(CLI::Range(0.0, 50.0));
   // 8 bits and a rescale are outside the MR Image IOD (dciodvfy says so) but occur in
   // exports from the field: these flags make such input for testing readers.
   command_->add_option("--bits", encoding_.bitsStored, "Bits stored: 8 (non-standard for MR), 12 or 16")
@@ -41,6 +51,13 @@ int SimulateCommand::run() const {
               static_cast<long long>(ph.slices * ph.samples), static_cast<long long>(ph.slices),
               static_cast<long long>(ph.samples), ph.scheme.c_str(), written.files.size(), out_.c_str());
   std::printf("  series %s\n  ground truth in %s\n", written.seriesInstanceUid.c_str(), written.truthDir.c_str());
+  if (options_.motionMm > 0 || options_.gaspMm > 0 || options_.warpMm > 0) {
+    float largest = 0;
+    for (const float d : ph.trueDisplacementMm) largest = std::max(largest, d);
+    std::printf("  moving: drift %.1f mm, gasp %.1f mm, warp %.1f mm; largest displacement %.1f mm; truth in the position "
+                "of each slice's longest-TI image\n",
+                options_.motionMm, options_.gaspMm, options_.warpMm, largest);
+  }
   if (send_.empty()) return 0;
 
   const auto colon = send_.rfind(':');

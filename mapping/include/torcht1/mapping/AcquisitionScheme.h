@@ -37,6 +37,10 @@ class AcquisitionScheme {
   virtual FitResult fit(const MapFitter& fitter, const FitInput& input) const = 0;
   /// The method in words, for DerivationDescription.
   virtual std::string method() const = 0;
+  /// Why motion correction cannot run in front of this scheme's fit, "" when it can. The
+  /// corrector synthesises every image from the 3-parameter MOLLI curve, so a scheme whose
+  /// images do not all lie on it (ShMOLLI's later inversions, for long T1) is not corrected.
+  virtual std::string motionRefusal() const { return ""; }
   /// Maps beyond the fitter's own that this scheme's results carry (ShMOLLI: "SAMPLES").
   virtual std::vector<std::string> extraMaps() const { return {}; }
 };

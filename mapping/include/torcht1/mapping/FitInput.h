@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace torcht1::mapping {
@@ -24,6 +25,9 @@ struct FitInput {
   /// same voxels.
   std::vector<uint8_t> foreground;
   std::vector<double> noiseSigma;
+  /// Optional, with noiseSigma: where each slice's sigma came from, for the report ("given"
+  /// when empty). Motion correction passes on the unregistered images' mask and noise.
+  std::vector<std::string> noiseSource;
 
   int64_t voxelsPerSlice() const { return rows * cols; }
 

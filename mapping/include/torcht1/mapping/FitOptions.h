@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "torcht1/mapping/MotionOptions.h"
+
 namespace torcht1::mapping {
 
 enum class Solver {
@@ -110,6 +112,8 @@ struct FitOptions {
   MaskOptions mask;
   QualityOptions quality;
   MolliOptions molli;
+  /// Motion correction in front of the fit (MotionCorrector), for MOLLI-model series.
+  MotionOptions motion;
   LevenbergMarquardtOptions lm;
   AdamOptions adam;
 

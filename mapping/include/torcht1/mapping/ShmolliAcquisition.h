@@ -34,6 +34,10 @@ class ShmolliAcquisition : public AcquisitionScheme {
   std::string refusal(const SchemeEvidence& evidence) const override;
   FitResult fit(const MapFitter& fitter, const FitInput& input) const override;
   std::string method() const override;
+  std::string motionRefusal() const override {
+    return "ShMOLLI's second and third inversion images lie off the 3-parameter curve that motion correction "
+           "synthesises its images from";
+  }
   std::vector<std::string> extraMaps() const override { return {"SAMPLES"}; }
 
   /// Why `times` (ascending, ms) are not a ShMOLLI slice, or "": 7 images; the three first

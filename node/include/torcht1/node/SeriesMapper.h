@@ -9,6 +9,7 @@
 #include "torcht1/mapping/FitInput.h"
 #include "torcht1/mapping/FitOptions.h"
 #include "torcht1/mapping/MapFitter.h"
+#include "torcht1/mapping/MotionCorrector.h"
 #include "torcht1/mapping/SchemeCatalog.h"
 
 namespace torcht1::node {
@@ -39,14 +40,29 @@ struct SliceSummary {
   double noiseSigma = 0;        // the slice's noise level (signal units)
   std::string noiseSource;      // background, residuals, given, none
   std::string scheme;           // MOLLI, ShMOLLI
+  /// Motion correction: whether it ran, whether its registered images were fitted, why not,
+  /// the largest displacement it found (mm, relative to the key image) and the smallest
+  /// Jacobian determinant of its transforms.
+  bool motionRun = false;
+  bool motionCorrected = false;
+  std::string motionReason;
+  double maxDisplacementMm = 0;
+  double minJacobian = 1;
+  double motionMs = 0;          // this slice's share of its batch
 };
 
 /// The fitted maps of one series, not yet written.
 struct MappedSeries {
   std::vector<dicom::MapSeries> maps;
   std::vector<SliceSummary> slices;
-  double fitSeconds = 0;
+  double fitSeconds = 0;         // the fit, and the motion correction when it ran
   std::string device;
+  /// Motion correction over the series: slices corrected, and the largest displacement
+  /// found (mm); -1 when it did not run.
+  int motionCorrectedSlices = 0;
+  double maxDisplacementMm = -1;
+  /// "MOCO 6.2 mm, 3 of 3 slices", "no MOCO: <reason>", or "" when it did not run.
+  std::string motionSummary() const;
 };
 
 /// One written map series.
@@ -92,6 +108,7 @@ class SeriesMapper {
 
  private:
   mapping::MapFitter fitter_;
+  mapping::MotionCorrector motion_;
   mapping::SchemeCatalog schemes_;
   config::OutputConfig::Output output_;
   std::string programVersion_;

@@ -34,6 +34,10 @@ struct SeriesRecord {
   std::string message;            // reason for NotT1 / Failed, or a note
   std::vector<std::string> mapSeriesUids;
   std::string previewFile;        // PNG of the T1 map's middle slice
+  /// Motion correction of the last fit: its summary line, and the largest displacement it
+  /// found (mm); "" and -1 when it did not run.
+  std::string motion;
+  double maxDisplacementMm = -1;
 };
 
 /// Groups arrivals by series and decides when a series is complete: no instance for
@@ -56,6 +60,8 @@ class SeriesTracker {
   std::vector<std::string> due(double now);
 
   void fitting(const std::string& key);
+  /// The motion correction of the fit that is about to be reported fitted.
+  void motion(const std::string& key, const std::string& summary, double maxDisplacementMm);
   /// Fitted as `version` from `instances` instances. Instances that came meanwhile put the
   /// series back to Receiving.
   void fitted(const std::string& key, int version, size_t instances, double fitSeconds, const std::string& device,

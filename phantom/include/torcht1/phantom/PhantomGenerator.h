@@ -25,6 +25,24 @@ struct PhantomOptions {
   /// myocardium's largest sample is 6-10% of the brightest tissue's (fat 8x, blood 4x the
   /// default proton density). The SNR still refers to the myocardium.
   bool brightFat = false;
+  /// Motion between the images of a breath-hold, in mm (the field of view is `fieldOfViewMm`
+  /// across). The ground truth (labels, T1, A, B) is in the position of each slice's key
+  /// image, the one with the longest inversion time, which never moves; every other image
+  /// shows the anatomy displaced relative to it (the receive coil stays where it is):
+  /// - `motionMm`: breathing drift, a translation (mostly along the rows) growing linearly
+  ///   with the acquisition time, this many mm between the key image and the image acquired
+  ///   furthest from it in time;
+  /// - `gaspMm`: one image, the one acquired nearest the middle of the breath-hold (or the
+  ///   next, if that is the key image), translated by this many mm more;
+  /// - `warpMm`: a smooth non-rigid squeeze and stretch around the heart, a Gaussian-windowed
+  ///   radial displacement of at most this many mm, varying with the acquisition time.
+  double motionMm = 0;
+  double gaspMm = 0;
+  double warpMm = 0;
+  /// Which image the gasp hits, as a sample index in inversion-time order; -1: the one
+  /// acquired nearest the middle of the breath-hold (never the key image).
+  int gaspSample = -1;
+  double fieldOfViewMm = 360;
 };
 
 /// A synthetic short-axis MOLLI study with its ground truth.
@@ -37,6 +55,12 @@ struct Phantom {
   std::vector<float> times;     // [slice][sample], inversion times in ms, ascending
   std::vector<uint8_t> labels;  // [slice][row][col], TissueLabel
   std::vector<float> t1, t1star, a, b;  // truth, [slice][row][col]; 0 in background
+  /// Per slice, the sample (in inversion-time order) whose position the truth is in.
+  std::vector<int64_t> keySample;
+  /// Per slice and sample, the largest displacement of the anatomy relative to the key image
+  /// within the body, mm; all 0 for a still phantom.
+  std::vector<float> trueDisplacementMm;
+  double pixelSpacingMm = 0;
 
   int64_t voxelsPerSlice() const { return rows * cols; }
 };

@@ -1,0 +1,47 @@
+#pragma once
+
+namespace torcht1::mapping {
+
+/// Settings of the motion-correction stage (MotionCorrector), run on every slice before the
+/// fit. Model-based: fit, synthesise each image from the model, register each image to its
+/// synthetic twin (a global affine step, then a smooth non-rigid demons step), repeat; then
+/// warp the original images once, into the position of the slice's key image (the longest
+/// inversion time), and fit them.
+struct MotionOptions {
+  bool enabled = true;
+  /// Model-based rounds (fit, synthesise, register).
+  int rounds = 3;
+  /// Registration resolution: the images are registered at 1/2^coarsestLevel .. 1/2^finestLevel
+  /// of their size (the field is smooth; the final warp is at full resolution).
+  int coarsestLevel = 2;
+  int finestLevel = 1;
+  /// Before the first fit, each image's translation onto the key image is searched
+  /// exhaustively within +-this many pixels of the coarsest level (x4 at the default level 2:
+  /// +-16 pixels, 30 mm at 1.9 mm pixels), by edge directions, whatever the contrast.
+  int searchRadiusPixels = 4;
+  /// Gauss-Newton iterations of the affine step per level.
+  int affineIterations = 8;
+  /// false: affine only.
+  bool nonRigid = true;
+  /// Demons iterations per level, their largest step (pixels of that level) and the
+  /// Gaussian regularisation of the displacement field (sigma, pixels of that level).
+  int demonsIterations = 15;
+  double demonsStepPixels = 0.5;
+  double demonsSigmaPixels = 2.0;
+  /// The demons force is damped where the twin's gradient is below this many noise sigmas
+  /// (per pixel of that level): noise alone must not move the field.
+  double demonsNoiseGradient = 6.0;
+  /// Images whose synthetic twin has less structure (RMS gradient in the tissue) than this
+  /// fraction of the slice's best are near the signal null: they are not registered on their
+  /// own but take the transform of the nearest image (in inversion time) that has enough.
+  double nullStructureFraction = 0.15;
+  /// A transform whose Jacobian determinant falls below this anywhere in the tissue folds or
+  /// nearly folds: its non-rigid part is dropped for that image.
+  double minJacobian = 0.2;
+  /// Registered images are kept only when they lower the tissue's fit residual (sum of
+  /// squares) below this fraction of the unregistered fit's. Resampling alone smooths the
+  /// noise and lowers it by about 2% on a still series; moving series drop to 10-30%.
+  double maxResidualRatio = 0.9;
+};
+
+}  // namespace torcht1::mapping

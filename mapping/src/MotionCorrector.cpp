@@ -1,0 +1,511 @@
+#include "torcht1/mapping/MotionCorrector.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+
+#include <torch/torch.h>
+
+#include "torcht1/mapping/Device.h"
+#include "torcht1/mapping/FitError.h"
+
+namespace torcht1::mapping {
+
+namespace F = torch::nn::functional;
+using torch::indexing::Slice;
+constexpr auto None = torch::indexing::None;
+
+namespace {
+
+/// One transform per image, in grid_sample's normalised coordinates (align_corners false):
+/// the image is sampled at affine(y) + field(y).
+struct Transforms {
+  torch::Tensor theta;  // [N, 2, 3]
+  torch::Tensor field;  // [N, 2, h, w] displacement (x, y), normalised units; undefined = none
+};
+
+torch::Tensor resize(const torch::Tensor& x, int64_t h, int64_t w, bool area) {
+  if (x.size(2) == h && x.size(3) == w) return x;
+  if (area) return F::interpolate(x, F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kArea));
+  return F::interpolate(x, F::InterpolateFuncOptions()
+                               .size(std::vector<int64_t>{h, w})
+                               .mode(torch::kBilinear)
+                               .align_corners(false));
+}
+
+/// Central differences per pixel, [N, 1, h, w] -> ([N, 1, h, w] d/dx, d/dy).
+std::pair<torch::Tensor, torch::Tensor> imageGradient(const torch::Tensor& x) {
+  const auto p = F::pad(x, F::PadFuncOptions({1, 1, 1, 1}).mode(torch::kReplicate));
+  const auto gx = 0.5 * (p.index({Slice(), Slice(), Slice(1, -1), Slice(2, None)}) -
+                         p.index({Slice(), Slice(), Slice(1, -1), Slice(0, -2)}));
+  const auto gy = 0.5 * (p.index({Slice(), Slice(), Slice(2, None), Slice(1, -1)}) -
+                         p.index({Slice(), Slice(), Slice(0, -2), Slice(1, -1)}));
+  return {gx, gy};
+}
+
+/// Separable Gaussian smoothing of every channel, replicate borders.
+torch::Tensor gaussianBlur(const torch::Tensor& x, double sigma) {
+  if (sigma <= 0) return x;
+  const int64_t radius = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(3 * sigma)));
+  auto k = torch::arange(-radius, radius + 1, x.options());
+  k = torch::exp(-0.5 * k * k / (sigma * sigma));
+  k = k / k.sum();
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  auto y = x.reshape({n * c, 1, h, w});
+  y = F::pad(y, F::PadFuncOptions({radius, radius, 0, 0}).mode(torch::kReplicate));
+  y = F::conv2d(y, k.view({1, 1, 1, -1}));
+  y = F::pad(y, F::PadFuncOptions({0, 0, radius, radius}).mode(torch::kReplicate));
+  y = F::conv2d(y, k.view({1, 1, -1, 1}));
+  return y.reshape({n, c, h, w});
+}
+
+torch::Tensor sample(const torch::Tensor& image, const torch::Tensor& grid) {
+  return F::grid_sample(image, grid,
+                        F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false));
+}
+
+/// The sampling grid [N, h, w, 2] of `t` at size h x w.
+torch::Tensor gridOf(const Transforms& t, int64_t h, int64_t w) {
+  const int64_t n = t.theta.size(0);
+  auto grid = F::affine_grid(t.theta, {n, 1, h, w}, false);
+  if (t.field.defined()) grid = grid + resize(t.field, h, w, false).permute({0, 2, 3, 1});
+  return grid;
+}
+
+/// Weighted Gauss-Newton steps of the affine part with the field held fixed. `translationOnly`
+/// keeps the linear part as it is (the coarsest level of the first round).
+void affineSteps(Transforms& t, const torch::Tensor& moving, const torch::Tensor& target, const torch::Tensor& weight,
+                 int iterations, bool translationOnly) {
+  const int64_t n = moving.size(0), h = moving.size(2), w = moving.size(3);
+  auto [gx, gy] = imageGradient(moving);
+  const auto stack = torch::cat({moving, gx * (0.5 * static_cast<double>(w)), gy * (0.5 * static_cast<double>(h))}, 1);
+  const auto base = F::affine_grid(torch::eye(2, 3, moving.options()).unsqueeze(0), {1, 1, h, w}, false);
+  const auto bx = base.index({Slice(), Slice(), Slice(), 0}).reshape({1, 1, h * w});
+  const auto by = base.index({Slice(), Slice(), Slice(), 1}).reshape({1, 1, h * w});
+  const auto wt = weight.reshape({n, 1, h * w});
+  auto keep = torch::ones({6}, moving.options());
+  if (translationOnly) keep = torch::tensor({0.f, 0.f, 1.f, 0.f, 0.f, 1.f}, moving.options());
+  const auto eye6 = torch::eye(6, moving.options()).unsqueeze(0);
+  for (int it = 0; it < iterations; ++it) {
+    const auto s = sample(stack, gridOf(t, h, w)).reshape({n, 3, h * w});
+    const auto r = s.index({Slice(), Slice(0, 1)}) - target.reshape({n, 1, h * w});
+    const auto sx = s.index({Slice(), Slice(1, 2)}), sy = s.index({Slice(), Slice(2, 3)});
+    const auto j = torch::cat({sx * bx, sx * by, sx, sy * bx, sy * by, sy}, 1) * keep.view({1, 6, 1});  // [N, 6, V]
+    const auto jw = j * wt;
+    auto hess = torch::bmm(jw, j.transpose(1, 2));
+    const auto grad = torch::bmm(jw, r.transpose(1, 2));
+    const auto diag = torch::diagonal(hess, 0, 1, 2);
+    const auto scale = diag.mean(1, true).clamp_min(1e-12).unsqueeze(2);
+    hess = hess + eye6 * (0.1 * diag.unsqueeze(2) + 1e-4 * scale + (1 - keep).view({1, 6, 1}));
+    const auto delta = -torch::linalg_solve(hess, grad).reshape({n, 2, 3});
+    t.theta = t.theta + delta;
+  }
+}
+
+/// Demons steps of the field with the affine part held fixed (Thirion's force with the mean
+/// of both gradients, at most `step` pixels per iteration, Gaussian-regularised).
+void demonsSteps(Transforms& t, const torch::Tensor& moving, const torch::Tensor& target, const torch::Tensor& weight,
+                 const torch::Tensor& noiseFloor, const MotionOptions& o) {
+  const int64_t n = moving.size(0), h = moving.size(2), w = moving.size(3);
+  if (!t.field.defined()) t.field = torch::zeros({n, 2, h, w}, moving.options());
+  t.field = resize(t.field, h, w, false);
+  auto [tx, ty] = imageGradient(target);
+  const double kappa = 1.0 / (4.0 * o.demonsStepPixels * o.demonsStepPixels);
+  const auto toUnit = torch::tensor({2.0f / static_cast<float>(w), 2.0f / static_cast<float>(h)}, moving.options()).view({1, 2, 1, 1});
+  for (int it = 0; it < o.demonsIterations; ++it) {
+    const auto warped = sample(moving, gridOf(t, h, w));
+    const auto r = warped - target;
+    const auto g = torch::cat({tx, ty}, 1);
+    const auto den = (g * g).sum(1, true) + kappa * r * r + noiseFloor;
+    const auto update = torch::where(den > 1e-12, -r * g / den.clamp_min(1e-12), torch::zeros_like(g)) * weight;
+    t.field = gaussianBlur(t.field + update * toUnit, o.demonsSigmaPixels);
+  }
+}
+
+/// Synthetic twins |A - B exp(-t/T1*)| of the images `y` [N, 1, H, W] (N = slices x k), each
+/// predicted as if its own sample had been left out of the fit: y - r / (1 - h), with r the
+/// fit residual and h the sample's leverage (the diagonal of J (J^T J)^-1 J^T, J the model's
+/// Jacobian at the fit). The plain fitted value would be pulled towards a misplaced image by
+/// its own sample (for the early, high-leverage inversion times by more than half), so that
+/// each round would correct only part of the motion. The leverage is capped at 0.75 so that
+/// noise is amplified at most 3 times.
+torch::Tensor leaveOneOut(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& t1star,
+                          const torch::Tensor& times, const torch::Tensor& y, int64_t slices, int64_t k) {
+  const int64_t h = y.size(2), w = y.size(3);
+  auto view = [&](const torch::Tensor& x) { return x.reshape({slices, k, h, w}); };
+  const auto ts = view(t1star).clamp_min(1e-3), bs = view(b), as = view(a);
+  const auto t = times.reshape({slices, k, 1, 1});
+  const auto e = torch::exp(-t / ts);
+  const auto model = as - bs * e;
+  const auto sg = torch::sign(model);
+  const auto j0 = sg, j1 = -sg * e, j2 = -sg * bs * e * t / (ts * ts);
+  auto sum = [](const torch::Tensor& x) { return x.sum(1, true); };
+  const auto m00 = sum(j0 * j0), m01 = sum(j0 * j1), m02 = sum(j0 * j2);
+  const auto m11 = sum(j1 * j1), m12 = sum(j1 * j2), m22 = sum(j2 * j2);
+  // Inverse of the symmetric 3x3 by its adjugate.
+  const auto c00 = m11 * m22 - m12 * m12, c01 = m02 * m12 - m01 * m22, c02 = m01 * m12 - m02 * m11;
+  const auto c11 = m00 * m22 - m02 * m02, c12 = m01 * m02 - m00 * m12, c22 = m00 * m11 - m01 * m01;
+  const auto det = m00 * c00 + m01 * c01 + m02 * c02;
+  const auto lev = (j0 * j0 * c00 + j1 * j1 * c11 + j2 * j2 * c22 + 2 * (j0 * j1 * c01 + j0 * j2 * c02 + j1 * j2 * c12)) / det;
+  const auto hcap = torch::where(torch::isfinite(lev), lev, torch::zeros_like(lev)).clamp(0.0, 0.75);
+  const auto fitted = torch::abs(model);
+  const auto yy = view(y);
+  return (yy - (yy - fitted) / (1 - hcap)).reshape({slices * k, 1, h, w});
+}
+
+/// Normalised gradient field of [N, 1, h, w] images: the gradient's direction where it stands
+/// clear of `epsilon` (per image [N, 1, 1, 1]), fading to 0 in flat regions. Its squared dot
+/// product with another image's compares edges whatever their contrast or polarity.
+torch::Tensor normalisedGradient(const torch::Tensor& x, const torch::Tensor& epsilon) {
+  auto [gx, gy] = imageGradient(x);
+  const auto norm = torch::sqrt(gx * gx + gy * gy + epsilon * epsilon);
+  return torch::cat({gx / norm, gy / norm}, 1);
+}
+
+/// Whole-pixel translations of every image onto its slice's key image by exhaustive search
+/// of the normalised-gradient-field similarity (sum over the tissue of the squared dot
+/// product of both images' edge directions): contrast- and polarity-free, so that it holds
+/// for the early images that the model cannot place (MOLLI's first images come in pairs
+/// that alone determine the early curve: the model accepts both shifted together). Coarse
+/// to fine, +-`radius` pixels at the coarsest level, +-1 at the finer ones.
+void searchTranslations(Transforms& t, const torch::Tensor& moving, const torch::Tensor& weight, const torch::Tensor& noise,
+                        const std::vector<int64_t>& key, int64_t k, int coarsest, int finest, int radius) {
+  const int64_t n = moving.size(0), rows = moving.size(2), cols = moving.size(3);
+  const auto opts = moving.options();
+  auto keyIndex = torch::empty({n}, torch::TensorOptions().dtype(torch::kLong));
+  for (int64_t i = 0; i < n; ++i) keyIndex[i] = (i / k) * k + key[static_cast<size_t>(i / k)];
+  keyIndex = keyIndex.to(opts.device());
+  auto best = torch::zeros({n, 2}, opts);  // translation in pixels of the current level
+  for (int level = coarsest; level >= finest; --level) {
+    const int64_t h = std::max<int64_t>(8, rows >> level), w = std::max<int64_t>(8, cols >> level);
+    if (level != coarsest) best = best * 2;
+    const auto m = resize(moving, h, w, true);
+    const auto eps = noise * (3.0 / static_cast<double>(int64_t{1} << level));
+    const auto field = normalisedGradient(m, eps);
+    const auto keyField = field.index_select(0, keyIndex);
+    const auto wt = resize(weight, h, w, true).index_select(0, keyIndex);
+    const int r = level == coarsest ? radius : 1;
+    torch::Tensor bestScore, bestShift;
+    for (int dy = -r; dy <= r; ++dy) {
+      for (int dx = -r; dx <= r; ++dx) {
+        const auto shift = best + torch::tensor({static_cast<float>(dx), static_cast<float>(dy)}, opts).view({1, 2});
+        auto theta = torch::eye(2, 3, opts).unsqueeze(0).repeat({n, 1, 1});
+        theta.index_put_({Slice(), 0, 2}, shift.index({Slice(), 0}) * (2.0 / static_cast<double>(w)));
+        theta.index_put_({Slice(), 1, 2}, shift.index({Slice(), 1}) * (2.0 / static_cast<double>(h)));
+        const auto s = sample(field, F::affine_grid(theta, {n, 2, h, w}, false));
+        const auto score = ((s * keyField).sum(1, true).pow(2) * wt).sum({1, 2, 3});
+        if (!bestScore.defined()) {
+          bestScore = score;
+          bestShift = shift;
+        } else {
+          const auto better = (score > bestScore).unsqueeze(1);
+          bestShift = torch::where(better, shift, bestShift);
+          bestScore = torch::max(score, bestScore);
+        }
+      }
+    }
+    best = bestShift;
+  }
+  const int64_t h = std::max<int64_t>(8, rows >> finest), w = std::max<int64_t>(8, cols >> finest);
+  t.theta.index_put_({Slice(), 0, 2}, best.index({Slice(), 0}) * (2.0 / static_cast<double>(w)));
+  t.theta.index_put_({Slice(), 1, 2}, best.index({Slice(), 1}) * (2.0 / static_cast<double>(h)));
+}
+
+/// Pixel-unit Jacobian determinant of a sampling grid [N, H, W, 2].
+torch::Tensor jacobianDeterminant(const torch::Tensor& grid) {
+  const int64_t h = grid.size(1), w = grid.size(2);
+  const auto px = (grid.index({"...", 0}) * (0.5 * static_cast<double>(w))).unsqueeze(1);
+  const auto py = (grid.index({"...", 1}) * (0.5 * static_cast<double>(h))).unsqueeze(1);
+  auto [xx, xy] = imageGradient(px);
+  auto [yx, yy] = imageGradient(py);
+  return (xx * yy - xy * yx).squeeze(1);
+}
+
+}  // namespace
+
+MotionCorrector::MotionCorrector(MotionOptions options) : options_(options) {
+  const auto& o = options_;
+  if (o.rounds < 1 || o.rounds > 10) throw FitError("motion_correction.rounds must be 1..10");
+  if (o.finestLevel < 0 || o.coarsestLevel < o.finestLevel || o.coarsestLevel > 5) {
+    throw FitError("motion_correction levels must satisfy 0 <= finest_level <= coarsest_level <= 5");
+  }
+  if (o.affineIterations < 0 || o.affineIterations > 100) throw FitError("motion_correction.affine_iterations must be 0..100");
+  if (o.demonsIterations < 0 || o.demonsIterations > 500) throw FitError("motion_correction.demons_iterations must be 0..500");
+  if (!(o.demonsStepPixels > 0 && o.demonsStepPixels <= 5)) throw FitError("motion_correction.demons_step_pixels must be in (0, 5]");
+  if (!(o.demonsSigmaPixels >= 0.5 && o.demonsSigmaPixels <= 10)) throw FitError("motion_correction.demons_sigma_pixels must be 0.5..10");
+  if (!(o.nullStructureFraction >= 0 && o.nullStructureFraction < 1)) {
+    throw FitError("motion_correction.null_structure_fraction must be in [0, 1)");
+  }
+  if (!(o.minJacobian > 0 && o.minJacobian < 1)) throw FitError("motion_correction.min_jacobian must be in (0, 1)");
+  if (!(o.maxResidualRatio > 0 && o.maxResidualRatio <= 1)) throw FitError("motion_correction.max_residual_ratio must be in (0, 1]");
+  if (o.searchRadiusPixels < 0 || o.searchRadiusPixels > 16) throw FitError("motion_correction.search_radius_pixels must be 0..16");
+  if (!(o.demonsNoiseGradient >= 0 && o.demonsNoiseGradient <= 100)) {
+    throw FitError("motion_correction.demons_noise_gradient must be 0..100");
+  }
+}
+
+MotionCorrection MotionCorrector::correct(const MapFitter& fitter, const FitInput& input, double rowSpacingMm,
+                                          double colSpacingMm) const {
+  const auto start = std::chrono::steady_clock::now();
+  input.validate();
+  if (fitter.options().model != "molli") throw FitError("motion correction needs the MOLLI model");
+  const int64_t slices = input.slices, k = input.samples, rows = input.rows, cols = input.cols;
+  const int64_t n = slices * k, voxels = rows * cols;
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(resolveDevice(fitter.device()));
+  torch::NoGradGuard noGrad;
+  const auto& o = options_;
+
+  MotionCorrection out;
+  out.input = input;
+  out.slices.resize(static_cast<size_t>(slices));
+  const auto original =
+      torch::from_blob(const_cast<float*>(input.pixels.data()), {n, 1, rows, cols}, torch::kFloat32).to(opts);
+  const auto times = torch::from_blob(const_cast<float*>(input.times.data()), {n, 1, 1, 1}, torch::kFloat32).to(opts);
+
+  // The unregistered fit: its tissue (fitted voxels) weighs the registration and judges it.
+  auto lap = std::chrono::steady_clock::now();
+  auto stage = [&](const char* name) {
+    const auto now = std::chrono::steady_clock::now();
+    out.stageSeconds[name] += std::chrono::duration<double>(now - lap).count();
+    lap = now;
+  };
+  auto timedFit = [&](const FitInput& in) {
+    const auto t0 = std::chrono::steady_clock::now();
+    FitResult r = fitter.fit(in);
+    out.fitSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ++out.fits;
+    return r;
+  };
+  const FitResult before = timedFit(input);
+  std::vector<uint8_t> fitted(static_cast<size_t>(slices * voxels));
+  std::vector<uint8_t> valid(fitted.size());
+  for (size_t v = 0; v < fitted.size(); ++v) {
+    fitted[v] = before.status[v] != VoxelStatus::Background;
+    valid[v] = before.status[v] == VoxelStatus::Valid;
+  }
+  // The registration looks at the tissue the unregistered fit could map: noise-level voxels
+  // (lungs, the edge of the air) have twins that are noise too, and would pull the field.
+  const auto tissue = torch::from_blob(fitted.data(), {slices, 1, rows, cols}, torch::kUInt8).to(opts).to(torch::kFloat32);
+  const auto validTissue =
+      torch::from_blob(valid.data(), {slices, 1, rows, cols}, torch::kUInt8).to(opts).to(torch::kFloat32).repeat_interleave(k, 0);
+  const auto near = F::max_pool2d(tissue, F::MaxPool2dFuncOptions(5).stride(1).padding(2));  // tissue and its edge
+  const auto weightFull = near.repeat_interleave(k, 0);
+  const auto tissueImages = tissue.repeat_interleave(k, 0);                                     // [N, 1, H, W]
+
+  // Per slice, its key image: the longest inversion time.
+  std::vector<int64_t> key(static_cast<size_t>(slices));
+  for (int64_t s = 0; s < slices; ++s) {
+    const auto* t = &input.times[static_cast<size_t>(s * k)];
+    key[static_cast<size_t>(s)] = std::max_element(t, t + k) - t;
+    out.slices[static_cast<size_t>(s)].keySample = key[static_cast<size_t>(s)];
+  }
+
+  // Intensities scaled per slice so that the damping and the demons force are scale-free.
+  const auto scale = original.reshape({slices, -1}).amax(1).clamp_min(1e-6).repeat_interleave(k).view({n, 1, 1, 1});
+  const auto moving = original / scale;
+  std::vector<float> sigma;
+  for (const auto& st : before.sliceStats) sigma.push_back(static_cast<float>(st.noiseSigma));
+  const auto noiseScaled =
+      torch::tensor(sigma, torch::kFloat32).to(opts).repeat_interleave(k).view({n, 1, 1, 1}) / scale;
+
+  Transforms t;
+  t.theta = torch::eye(2, 3, opts).unsqueeze(0).repeat({n, 1, 1});
+  stage("prepare");
+  searchTranslations(t, moving, weightFull, noiseScaled, key, k, o.coarsestLevel, o.finestLevel, o.searchRadiusPixels);
+  stage("search");
+  FitResult current;
+  torch::Tensor currentImages = moving;
+  std::vector<int> inherited(static_cast<size_t>(slices), 0);
+
+  // Registered or not, the scheme fits the voxels the unregistered fit chose, with its noise.
+  auto keepMaskAndNoise = [&](FitInput& in) {
+    in.foreground = fitted;
+    in.noiseSigma.clear();
+    in.noiseSource.clear();
+    for (const auto& st : before.sliceStats) {
+      in.noiseSigma.push_back(st.noiseSigma);
+      in.noiseSource.push_back(st.noiseSource);
+    }
+  };
+  keepMaskAndNoise(out.input);
+  // The originals warped with `grid` as fit input, fitting the unregistered fit's voxels.
+  auto warpedInput = [&](const torch::Tensor& grid) {
+    FitInput warped = input;
+    const auto pixels = sample(original, grid).contiguous().to(torch::kCPU);
+    std::copy(pixels.data_ptr<float>(), pixels.data_ptr<float>() + n * voxels, warped.pixels.begin());
+    keepMaskAndNoise(warped);
+    return warped;
+  };
+
+  for (int round = 0; round < o.rounds; ++round) {
+    // Every round fits the images as registered so far (the first: after the search).
+    const auto grid = gridOf(t, rows, cols);
+    stage("rounds: other");
+    current = timedFit(warpedInput(grid));
+    stage("rounds: fit");
+    currentImages = sample(moving, grid);
+    // Synthetic twins |A - B exp(-t/T1*)|; outside the fitted tissue, the image itself.
+    auto mapOf = [&](const char* name) {
+      return torch::from_blob(const_cast<float*>(current.map(name).data()), {slices, 1, rows, cols}, torch::kFloat32)
+          .to(opts)
+          .repeat_interleave(k, 0);
+    };
+    const auto a = mapOf("A"), b = mapOf("B"), t1star = mapOf("T1star");
+    auto synth = leaveOneOut(a, b, t1star, times, currentImages * scale, slices, k) / scale;
+    stage("rounds: synthesis");
+    synth = torch::where(torch::isfinite(synth) & (tissueImages > 0) & (t1star > 0), synth, currentImages);
+
+    // Structure of each twin in the tissue: images near the null take a neighbour's transform.
+    auto [sx, sy] = imageGradient(synth);
+    const auto structure =
+        ((sx * sx + sy * sy) * weightFull).sum({1, 2, 3}) / weightFull.sum({1, 2, 3}).clamp_min(1);
+    const auto structureCpu = structure.sqrt().to(torch::kCPU);
+
+    for (int level = o.coarsestLevel; level >= o.finestLevel; --level) {
+      const int64_t h = std::max<int64_t>(8, rows >> level), w = std::max<int64_t>(8, cols >> level);
+      const auto m = resize(moving, h, w, true), target = resize(synth, h, w, true);
+      const auto weight = resize(weightFull, h, w, true);
+      stage("rounds: other");
+      affineSteps(t, m, target, weight, o.affineIterations, round == 0 && level == o.coarsestLevel);
+      stage("rounds: affine");
+      // Where the twin's gradient does not stand clear of the noise, the force is damped:
+      // a gradient of noise alone would otherwise move the field at random.
+      const double reduce = static_cast<double>(int64_t{1} << level);
+      const auto floor = (noiseScaled * (o.demonsNoiseGradient / reduce)).pow(2);
+      if (o.nonRigid && o.demonsIterations > 0) demonsSteps(t, m, target, resize(validTissue, h, w, true), floor, o);
+      stage("rounds: demons");
+    }
+
+    // Near-null images: the transform of the nearest image in inversion time with structure.
+    const float* st = structureCpu.data_ptr<float>();
+    for (int64_t s = 0; s < slices; ++s) {
+      float best = 0;
+      for (int64_t i = 0; i < k; ++i) best = std::max(best, st[s * k + i]);
+      inherited[static_cast<size_t>(s)] = 0;
+      for (int64_t i = 0; i < k; ++i) {
+        if (st[s * k + i] >= o.nullStructureFraction * best) continue;
+        int64_t donor = -1;
+        for (int64_t j = 0; j < k; ++j) {
+          if (st[s * k + j] < o.nullStructureFraction * best) continue;
+          const float dj = std::abs(input.times[static_cast<size_t>(s * k + j)] - input.times[static_cast<size_t>(s * k + i)]);
+          if (donor < 0 ||
+              dj < std::abs(input.times[static_cast<size_t>(s * k + donor)] - input.times[static_cast<size_t>(s * k + i)])) {
+            donor = j;
+          }
+        }
+        if (donor < 0) continue;
+        t.theta[s * k + i] = t.theta[s * k + donor];
+        if (t.field.defined()) t.field[s * k + i] = t.field[s * k + donor];
+        ++inherited[static_cast<size_t>(s)];
+      }
+    }
+  }
+
+  // Into the key image's position: sample each image at T_i(T_key^-1(y)).
+  auto finalGrid = [&](const Transforms& tr) {
+    const auto keyIndex = torch::tensor(std::vector<int64_t>(key.begin(), key.end()), torch::kLong).to(opts.device()) +
+                          torch::arange(slices, torch::TensorOptions().dtype(torch::kLong).device(opts.device())) * k;
+    const auto thetaKey = tr.theta.index_select(0, keyIndex);           // [S, 2, 3]
+    const auto aKey = thetaKey.index({Slice(), Slice(), Slice(0, 2)});  // [S, 2, 2]
+    const auto aInv = torch::linalg_inv(aKey);
+    const auto tKey = thetaKey.index({Slice(), Slice(), 2});            // [S, 2]
+    const auto y = F::affine_grid(torch::eye(2, 3, opts).unsqueeze(0).repeat({slices, 1, 1}), {slices, 1, rows, cols}, false);
+    auto solve = [&](const torch::Tensor& rhs) {  // A^-1 rhs, rhs [S, H, W, 2]
+      return torch::einsum("sij,shwj->shwi", {aInv, rhs});
+    };
+    auto z = solve(y - tKey.view({slices, 1, 1, 2}));
+    torch::Tensor fieldKey;
+    if (tr.field.defined()) {
+      fieldKey = tr.field.index_select(0, keyIndex);
+      for (int it = 0; it < 8; ++it) {
+        const auto u = sample(fieldKey, z).permute({0, 2, 3, 1});
+        z = solve(y - tKey.view({slices, 1, 1, 2}) - u);
+      }
+    }
+    const auto zi = z.repeat_interleave(k, 0);  // [N, H, W, 2]
+    auto grid = torch::einsum("nij,nhwj->nhwi", {tr.theta.index({Slice(), Slice(), Slice(0, 2)}), zi}) +
+                tr.theta.index({Slice(), Slice(), 2}).view({n, 1, 1, 2});
+    if (tr.field.defined()) grid = grid + sample(tr.field, zi).permute({0, 2, 3, 1});
+    return grid;
+  };
+
+  stage("rounds: other");
+  auto grid = finalGrid(t);
+  stage("final grid");
+  auto jac = jacobianDeterminant(grid);
+  const auto inTissue = weightFull.squeeze(1) > 0;
+  auto minJac = torch::where(inTissue, jac, torch::full_like(jac, 1e9)).amin({1, 2});  // [N]
+  std::vector<int> rigidOnly(static_cast<size_t>(slices), 0);
+  if (t.field.defined()) {
+    const auto folds = (minJac < o.minJacobian).to(torch::kCPU);
+    if (folds.any().item<bool>()) {
+      const auto* f = folds.data_ptr<bool>();
+      for (int64_t i = 0; i < n; ++i) {
+        if (!f[i]) continue;
+        t.field[i].zero_();
+        ++rigidOnly[static_cast<size_t>(i / k)];
+      }
+      grid = finalGrid(t);
+      jac = jacobianDeterminant(grid);
+      minJac = torch::where(inTissue, jac, torch::full_like(jac, 1e9)).amin({1, 2});
+    }
+  }
+  const auto base = F::affine_grid(torch::eye(2, 3, opts).unsqueeze(0), {1, 1, rows, cols}, false);
+  const auto spacing = torch::tensor({static_cast<float>(0.5 * static_cast<double>(cols) * colSpacingMm),
+                                      static_cast<float>(0.5 * static_cast<double>(rows) * rowSpacingMm)},
+                                     opts);
+  const auto displacementMm = ((grid - base) * spacing).pow(2).sum(3).sqrt();
+  const auto imageDisplacement =
+      torch::where(inTissue, displacementMm, torch::zeros_like(displacementMm)).amax({1, 2}).view({slices, k});
+  const auto maxDisplacement = imageDisplacement.amax(1).to(torch::kCPU);
+  const auto imageDisplacementCpu = imageDisplacement.to(torch::kCPU).contiguous();
+  const auto minJacSlice = minJac.view({slices, k}).amin(1).to(torch::kCPU);
+
+  // Warp the originals once, fit, and keep a slice's registration only where it helps.
+  stage("jacobian, displacement");
+  const FitInput registeredInput = warpedInput(grid);
+  stage("final warp");
+  const FitResult after = timedFit(registeredInput);
+  stage("final fit");
+  const auto& rssBefore = before.map("RSS");
+  const auto& rssAfter = after.map("RSS");
+  for (int64_t s = 0; s < slices; ++s) {
+    auto& sm = out.slices[static_cast<size_t>(s)];
+    double sumBefore = 0, sumAfter = 0;
+    for (int64_t v = s * voxels; v < (s + 1) * voxels; ++v) {
+      if (!fitted[static_cast<size_t>(v)]) continue;
+      const double b0 = rssBefore[static_cast<size_t>(v)], a0 = rssAfter[static_cast<size_t>(v)];
+      if (std::isfinite(b0) && std::isfinite(a0)) {
+        sumBefore += b0;
+        sumAfter += a0;
+      }
+    }
+    sm.residualBefore = sumBefore;
+    sm.residualAfter = sumAfter;
+    sm.maxDisplacementMm = maxDisplacement[s].item<float>();
+    sm.imageDisplacementMm.assign(imageDisplacementCpu.data_ptr<float>() + s * k, imageDisplacementCpu.data_ptr<float>() + (s + 1) * k);
+    sm.minJacobian = minJacSlice[s].item<float>();
+    sm.inheritedImages = inherited[static_cast<size_t>(s)];
+    sm.rigidOnlyImages = rigidOnly[static_cast<size_t>(s)];
+    char reason[160] = "";
+    if (!(sm.minJacobian > 0)) {
+      std::snprintf(reason, sizeof reason, "the registration folds (Jacobian %.2f)", sm.minJacobian);
+    } else if (!(sumAfter < o.maxResidualRatio * sumBefore)) {
+      std::snprintf(reason, sizeof reason, "the registration lowered the tissue residual by %.1f%%, not the %.0f%% required",
+                    sumBefore > 0 ? 100.0 * (1.0 - sumAfter / sumBefore) : 0.0, 100.0 * (1.0 - o.maxResidualRatio));
+    }
+    sm.reason = reason;
+    sm.corrected = sm.reason.empty();
+    if (sm.corrected) {
+      std::copy(registeredInput.pixels.begin() + s * k * voxels, registeredInput.pixels.begin() + (s + 1) * k * voxels,
+                out.input.pixels.begin() + s * k * voxels);
+    }
+  }
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+}  // namespace torcht1::mapping
