@@ -65,7 +65,7 @@ mapping::FitOptions FitConfig::fromDocument(const ConfigDocument& document) {
     m.flag("non_rigid", o.motion.nonRigid);
     m.number("demons_iterations", o.motion.demonsIterations, 0, 500);
     m.number("demons_step_pixels", o.motion.demonsStepPixels, 0.01, 5.0);
-    m.number("demons_sigma_pixels", o.motion.demonsSigmaPixels, 0.5, 10.0);
+    m.number("demons_sigma_mm", o.motion.demonsSigmaMm, 1.0, 40.0);
     m.number("demons_noise_gradient", o.motion.demonsNoiseGradient, 0.0, 100.0);
     m.number("null_structure_fraction", o.motion.nullStructureFraction, 0.0, 0.99);
     m.number("min_jacobian", o.motion.minJacobian, 0.01, 0.99);

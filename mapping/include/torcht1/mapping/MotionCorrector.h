@@ -27,6 +27,10 @@ struct SliceMotion {
   /// Tissue fit residual (sum of squares) without and with the registration.
   double residualBefore = 0;
   double residualAfter = 0;
+  /// How much of the drop resampling's smoothing of the noise explains (k - 3 degrees of
+  /// freedom of sigma^2 per voxel, scaled by the interpolation's noise factor): the
+  /// registration is kept only when the drop beyond it reaches 1 - max_residual_ratio.
+  double residualSmoothing = 0;
   /// Images near the signal null that took a neighbour's transform, and images whose
   /// non-rigid part was dropped because it (nearly) folded.
   int inheritedImages = 0;
@@ -38,6 +42,9 @@ struct SliceMotion {
 struct MotionCorrection {
   /// The input with each corrected slice's images replaced by the registered ones.
   FitInput input;
+  /// The fitter's fit of `input` (slice by slice the fit that judged it), for schemes whose
+  /// fit is the fitter's own (AcquisitionScheme::finishFitterFit): no second fit.
+  FitResult fit;
   std::vector<SliceMotion> slices;
   double seconds = 0;     // all of it
   double fitSeconds = 0;  // of which the fits it ran
@@ -63,7 +70,8 @@ class MotionCorrector {
   /// Throws FitError for out-of-range options.
   explicit MotionCorrector(MotionOptions options);
 
-  /// `rowSpacingMm` and `colSpacingMm` (pixel spacing) only scale the reported displacement.
+  /// `rowSpacingMm` and `colSpacingMm` (pixel spacing) scale the reported displacement and
+  /// turn the demons field's smoothness (`demonsSigmaMm`) into pixels.
   /// Throws FitError for invalid input or a model other than MOLLI.
   MotionCorrection correct(const MapFitter& fitter, const FitInput& input, double rowSpacingMm,
                            double colSpacingMm) const;

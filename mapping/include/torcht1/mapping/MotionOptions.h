@@ -20,17 +20,18 @@ struct MotionOptions {
   /// +-16 pixels, 30 mm at 1.9 mm pixels), by edge directions, whatever the contrast.
   int searchRadiusPixels = 4;
   /// Gauss-Newton iterations of the affine step per level.
-  int affineIterations = 8;
+  int affineIterations = 4;
   /// false: affine only.
   bool nonRigid = true;
   /// Demons iterations per level, their largest step (pixels of that level) and the
-  /// Gaussian regularisation of the displacement field (sigma, pixels of that level).
-  int demonsIterations = 15;
-  double demonsStepPixels = 0.5;
-  double demonsSigmaPixels = 2.0;
+  /// Gaussian regularisation of the displacement field (sigma in mm, the same smoothness at
+  /// any pixel size: bench/run-moco's warp case loses 1-3 points at 5.6 or 11 mm).
+  int demonsIterations = 10;
+  double demonsStepPixels = 0.75;
+  double demonsSigmaMm = 8.0;
   /// The demons force is damped where the twin's gradient is below this many noise sigmas
   /// (per pixel of that level): noise alone must not move the field.
-  double demonsNoiseGradient = 6.0;
+  double demonsNoiseGradient = 12.0;
   /// Images whose synthetic twin has less structure (RMS gradient in the tissue) than this
   /// fraction of the slice's best are near the signal null: they are not registered on their
   /// own but take the transform of the nearest image (in inversion time) that has enough.
@@ -39,8 +40,10 @@ struct MotionOptions {
   /// nearly folds: its non-rigid part is dropped for that image.
   double minJacobian = 0.2;
   /// Registered images are kept only when they lower the tissue's fit residual (sum of
-  /// squares) below this fraction of the unregistered fit's. Resampling alone smooths the
-  /// noise and lowers it by about 2% on a still series; moving series drop to 10-30%.
+  /// squares) by at least 1 - this fraction of the unregistered fit's, beyond what resampling
+  /// explains: a sub-pixel shift averages neighbouring pixels and lowers the residual of
+  /// pure noise by up to 3/4 (that part, from the noise sigma and the interpolation weights,
+  /// is credited first). Moving series drop to 10-30%.
   double maxResidualRatio = 0.9;
 };
 
