@@ -161,7 +161,7 @@ TEST(ShmolliAcquisition, ShortT1UsesTheLaterInversions) {
 }
 
 TEST(ShmolliAcquisition, RefusesInputThatIsNotSevenSamples) {
-  mapping::FitInput in{1, 8, 1, 1, std::vector<float>(8, 1.0f), {100, 180, 260, 1100, 1180, 2100, 3100, 4100}, {}, {}};
+  mapping::FitInput in{1, 8, 1, 1, std::vector<float>(8, 1.0f), {100, 180, 260, 1100, 1180, 2100, 3100, 4100}, {}, {}, {}};
   EXPECT_THROW(mapping::ShmolliAcquisition().fit(mapping::MapFitter(cpu()), in), mapping::FitError);
 }
 

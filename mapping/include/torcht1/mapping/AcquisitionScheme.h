@@ -35,6 +35,14 @@ class AcquisitionScheme {
   /// Fits one batch of slices (every slice with the same number of images, ascending times).
   /// Throws FitError.
   virtual FitResult fit(const MapFitter& fitter, const FitInput& input) const = 0;
+  /// Where this scheme's fit is the fitter's own fit of the input followed by a step on its
+  /// result (MOLLI: fit.molli.t1_scale), applies that step to `result` and returns true, so
+  /// that a fit already made (the motion corrector's) is not repeated. False: the scheme
+  /// fits otherwise (ShMOLLI), and `result` is left as it is.
+  virtual bool finishFitterFit(FitResult& result) const {
+    (void)result;
+    return false;
+  }
   /// The method in words, for DerivationDescription.
   virtual std::string method() const = 0;
   /// Why motion correction cannot run in front of this scheme's fit, "" when it can. The

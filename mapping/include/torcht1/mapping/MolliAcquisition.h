@@ -17,6 +17,7 @@ class MolliAcquisition : public AcquisitionScheme {
   bool recognises(const SchemeEvidence& evidence) const override;
   std::string refusal(const SchemeEvidence& evidence) const override;
   FitResult fit(const MapFitter& fitter, const FitInput& input) const override;
+  bool finishFitterFit(FitResult& result) const override;
   std::string method() const override;
 
  private:
