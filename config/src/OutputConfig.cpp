@@ -7,7 +7,7 @@
 namespace torcht1::config {
 
 std::vector<std::string> OutputConfig::knownMaps() {
-  return {"T1", "T1_SD", "R2", "T1star", "A", "B", "T1_COLOUR", "T1_PARAMETRIC", "SAMPLES"};
+  return {"T1", "T1_SD", "R2", "T1star", "A", "B", "T1_COLOUR", "T1_PARAMETRIC", "SAMPLES", "MOCO"};
 }
 
 OutputConfig::Output OutputConfig::fromYaml(const std::string& yamlText, const std::string& source) {

@@ -39,11 +39,14 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
   const fs::path folder = fs::path(dir) / seriesUid;
   fs::create_directories(folder);
   std::vector<std::string> files;
-  for (size_t s = 0; s < source.slices.size(); ++s) {
+  // One instance: slice s's map (image < 0), or the image made from slice s's source image.
+  int instanceNumber = 0;
+  auto writeInstance = [&](size_t s, int image, const std::vector<float>& values) {
     const MolliSlice& slice = source.slices[s];
-    const DicomInstance& first = slice.images.front();
+    const DicomInstance& first = image < 0 ? slice.images.front() : slice.images[static_cast<size_t>(image)];
     const SourceAttributes src(first);
-    const std::string file = (folder / ("MAP_" + std::to_string(s + 1) + ".dcm")).string();
+    const std::string file =
+        (folder / ("MAP_" + std::to_string(s + 1) + (image < 0 ? "" : "_" + std::to_string(image + 1)) + ".dcm")).string();
 
     DcmFileFormat out;
     DcmDataset& ds = *out.getDataset();
@@ -71,17 +74,26 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
     fill(DCM_SliceThickness, first.sliceThickness > 0 ? joined(&first.sliceThickness, 1) : "");
     // A map in the source's frame of reference; one of its own when the source has none.
     fill(DCM_FrameOfReferenceUID, DicomUid::fromName(source.seriesInstanceUid + "/frame-of-reference"));
+    // The instance's sources: the slice's images for a map, its own image otherwise.
+    std::vector<const DicomInstance*> sources;
+    if (image < 0) {
+      for (const auto& im : slice.images) sources.push_back(&im);
+    } else {
+      sources.push_back(&first);
+    }
     std::string sourceSops;
-    for (const auto& image : slice.images) sourceSops += image.sopInstanceUid + "/" + std::to_string(image.frame);
+    for (const auto* im : sources) sourceSops += im->sopInstanceUid + "/" + std::to_string(im->frame);
     put(ds, DCM_SOPClassUID, UID_MRImageStorage, file);
-    put(ds, DCM_SOPInstanceUID, DicomUid::fromName(seriesUid + "/" + std::to_string(s) + "/" + sourceSops), file);
+    put(ds, DCM_SOPInstanceUID,
+        DicomUid::fromName(seriesUid + "/" + std::to_string(s) + (image < 0 ? "" : "/" + std::to_string(image)) + "/" + sourceSops),
+        file);
     put(ds, DCM_SeriesInstanceUID, seriesUid, file);
     put(ds, DCM_Modality, "MR", file);
     put(ds, DCM_Manufacturer, "TorchT1 node", file);
     put(ds, DCM_SoftwareVersions, programVersion_, file);
     put(ds, DCM_SeriesNumber, std::to_string(first.seriesNumber + map.seriesNumberOffset), file);
     put(ds, DCM_SeriesDescription, SourceAttributes::describe(source.description, map.description), file);
-    put(ds, DCM_InstanceNumber, std::to_string(s + 1), file);
+    put(ds, DCM_InstanceNumber, std::to_string(++instanceNumber), file);
     put(ds, DCM_ImageType, map.imageType, file);
     put(ds, DCM_DerivationDescription, "TorchT1 node " + programVersion_ + ": " + method_, file);
     // A map has neither; each is required (type 2C, may be empty) when the copied
@@ -89,8 +101,13 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
     OFString scanning, options;
     ds.findAndGetOFStringArray(DCM_ScanningSequence, scanning);
     ds.findAndGetOFStringArray(DCM_ScanOptions, options);
-    if (std::string(scanning.c_str()).find("IR") != std::string::npos) put(ds, DCM_InversionTime, "", file);
-    if (std::string(options.c_str()).find("CG") != std::string::npos) put(ds, DCM_TriggerTime, "", file);
+    // An image made from one source image keeps its inversion and trigger time.
+    if (std::string(scanning.c_str()).find("IR") != std::string::npos) {
+      put(ds, DCM_InversionTime, image >= 0 && first.inversionTime ? joined(&*first.inversionTime, 1) : "", file);
+    }
+    if (std::string(options.c_str()).find("CG") != std::string::npos && (image < 0 || !ds.tagExists(DCM_TriggerTime))) {
+      put(ds, DCM_TriggerTime, "", file);
+    }
     if (!ds.tagExists(DCM_RepetitionTime) && std::string(scanning.c_str()).find("EP") == std::string::npos) {
       put(ds, DCM_RepetitionTime, "", file);
     }
@@ -105,15 +122,14 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
     ds.putAndInsertUint16(DCM_BitsStored, 16);
     ds.putAndInsertUint16(DCM_HighBit, 15);
     ds.putAndInsertUint16(DCM_PixelRepresentation, 0);
-    for (const auto& image : slice.images) {
+    for (const auto* im : sources) {
       DcmItem* item = nullptr;
       if (ds.findOrCreateSequenceItem(DCM_SourceImageSequence, item, -2).good() && item != nullptr) {
-        item->putAndInsertString(DCM_ReferencedSOPClassUID, image.sopClassUid.c_str());
-        item->putAndInsertString(DCM_ReferencedSOPInstanceUID, image.sopInstanceUid.c_str());
-        if (image.frame > 0) item->putAndInsertString(DCM_ReferencedFrameNumber, std::to_string(image.frame).c_str());
+        item->putAndInsertString(DCM_ReferencedSOPClassUID, im->sopClassUid.c_str());
+        item->putAndInsertString(DCM_ReferencedSOPInstanceUID, im->sopInstanceUid.c_str());
+        if (im->frame > 0) item->putAndInsertString(DCM_ReferencedFrameNumber, std::to_string(im->frame).c_str());
       }
     }
-    const auto& values = map.slices[s].values;
     if (values.size() != static_cast<size_t>(source.rows) * static_cast<size_t>(source.cols)) {
       throw DicomError(file + ": map has " + std::to_string(values.size()) + " values for a " +
                        std::to_string(source.rows) + "x" + std::to_string(source.cols) + " image");
@@ -126,6 +142,19 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
     const OFCondition saved = out.saveFile(file.c_str(), EXS_LittleEndianExplicit);
     if (saved.bad()) throw DicomError(file + ": cannot write (" + std::string(saved.text()) + ")");
     files.push_back(file);
+  };
+  for (size_t s = 0; s < source.slices.size(); ++s) {
+    const auto& images = map.slices[s].images;
+    if (images.empty()) {
+      writeInstance(s, -1, map.slices[s].values);
+      continue;
+    }
+    if (images.size() != source.slices[s].images.size()) {
+      throw DicomError("series " + source.seriesInstanceUid + ", slice " + std::to_string(s + 1) + ": " +
+                       std::to_string(images.size()) + " images for " + std::to_string(source.slices[s].images.size()) +
+                       " source images");
+    }
+    for (size_t i = 0; i < images.size(); ++i) writeInstance(s, static_cast<int>(i), images[i]);
   }
   return files;
 }

@@ -54,6 +54,10 @@ std::vector<dicom::MapSeries> mapSeriesFor(const dicom::MolliSeries& series, con
       map = {kind, "R2 map (x1000)", "DERIVED\\PRIMARY\\OTHER\\R2", "R2 x1000", offset, 500, 1000, 1000, 1, {}};
     } else if (kind == "T1star") {
       map = {kind, "T1* map", "DERIVED\\PRIMARY\\T1 MAP\\T1STAR", "ms", offset, 900, 1200, 1, 1, {}};
+    } else if (kind == "MOCO") {
+      // The registered images themselves (one instance per source image; window set from
+      // the pixels when they are known), only where motion correction ran.
+      map = {kind, "MOCO images", "DERIVED\\PRIMARY\\OTHER\\MOCO", "signal", offset, 500, 1000, 1, 1, {}};
     } else if (kind == "SAMPLES") {
       if (std::find(extra.begin(), extra.end(), kind) == extra.end()) continue;
       map = {kind, "samples used", "DERIVED\\PRIMARY\\OTHER\\SAMPLES", "samples", offset, 6, 4, 1, 1, {}};
@@ -165,12 +169,34 @@ MappedSeries SeriesMapper::fit(const PreparedSeries& prepared) const {
       motion = motion_.correct(fitter_, group.input, spacing[0] > 0 ? spacing[0] : 1.0, spacing[1] > 0 ? spacing[1] : 1.0);
       mapped.fitSeconds += motion.seconds;
     }
-    const mapping::FitResult result = scheme.fit(fitter_, moco ? motion.input : group.input);
-    mapped.fitSeconds += result.fitSeconds;
+    // The corrector's judging fit is the scheme's fit where the scheme fits with the fitter
+    // alone (MOLLI); otherwise the scheme fits the corrector's output.
+    mapping::FitResult result;
+    bool reused = false;
+    if (moco) {
+      result = motion.fit;
+      reused = scheme.finishFitterFit(result);
+    }
+    if (!reused) {
+      result = scheme.fit(fitter_, moco ? motion.input : group.input);
+      mapped.fitSeconds += result.fitSeconds;
+    }
     for (size_t k = 0; k < group.slices.size(); ++k) {
       const size_t s = group.slices[k];
       const int64_t offset = static_cast<int64_t>(k) * voxels;
       for (auto& map : mapped.maps) {
+        if (map.kind == "MOCO") {
+          // The images the fit saw: registered where the slice was corrected.
+          const auto& pixels = moco ? motion.input.pixels : group.input.pixels;
+          const int64_t samples = group.input.samples;
+          auto& images = map.slices[s].images;
+          images.clear();
+          for (int64_t i = 0; i < samples; ++i) {
+            const auto first = pixels.begin() + (static_cast<int64_t>(k) * samples + i) * voxels;
+            images.emplace_back(first, first + voxels);
+          }
+          continue;
+        }
         const bool t1 = map.kind == "T1_COLOUR" || map.kind == "T1_PARAMETRIC";  // other forms of the T1 map
         const auto& values = result.map(t1 ? "T1" : map.kind);
         map.slices[s].values.assign(values.begin() + offset, values.begin() + offset + voxels);
@@ -213,8 +239,25 @@ MappedSeries SeriesMapper::fit(const PreparedSeries& prepared) const {
   // values are fixed by its IOD; its DerivationDescription says it).
   if (mapped.motionCorrectedSlices > 0) {
     for (auto& map : mapped.maps) {
-      if (map.kind != "T1_PARAMETRIC") map.imageType += "\\MOCO";
+      if (map.kind != "T1_PARAMETRIC" && map.kind != "MOCO") map.imageType += "\\MOCO";
     }
+  }
+  // The MOCO images only where some slice was registered (otherwise they would be the
+  // source again); their window from their pixels (0 to the 99.5th percentile).
+  mapped.maps.erase(std::remove_if(mapped.maps.begin(), mapped.maps.end(),
+                                   [&](const dicom::MapSeries& m) { return m.kind == "MOCO" && mapped.motionCorrectedSlices == 0; }),
+                    mapped.maps.end());
+  for (auto& map : mapped.maps) {
+    if (map.kind != "MOCO") continue;
+    std::vector<float> all;
+    for (const auto& slice : map.slices) {
+      for (const auto& image : slice.images) all.insert(all.end(), image.begin(), image.end());
+    }
+    if (all.empty()) continue;
+    const auto top = all.begin() + static_cast<std::ptrdiff_t>(0.995 * static_cast<double>(all.size() - 1));
+    std::nth_element(all.begin(), top, all.end());
+    map.windowWidth = std::max(1.0, static_cast<double>(*top));
+    map.windowCenter = 0.5 * map.windowWidth;
   }
   return mapped;
 }

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include <dcmtk/config/osconfig.h>
@@ -779,6 +780,87 @@ TEST_F(FitCommandTest, AMovingStudyIsMotionCorrectedAndItsMapsSaySo) {
   const double corrected = within5(dir_ / "moco", "DERIVED\\PRIMARY\\T1 MAP\\MOCO");
   const double uncorrected = within5(dir_ / "plain", "DERIVED\\PRIMARY\\T1 MAP");
   EXPECT_GE(corrected, uncorrected + 5.0) << corrected << "% vs " << uncorrected << "%";
+}
+
+// output.maps MOCO: the registered images as a derived MR series next to the maps, one
+// instance per source image with its inversion time and a reference to it, the key image
+// (longest TI, the position the others were moved into) unchanged, dciodvfy-clean; and no
+// such series for a study that was not corrected.
+TEST_F(FitCommandTest, TheMocoOutputIsTheRegisteredImagesNextToTheMaps) {
+  const Outcome sim = runTorcht1("simulate --out " + (dir_ / "moving").string() +
+                                 " --size 128 --slices 1 --snr 60 --motion 3 --gasp 8 --seed 4");
+  ASSERT_EQ(sim.status, 0) << sim.output;
+  std::ofstream(dir_ / "moco.yaml") << "output:\n  maps: [T1, MOCO]\n";
+  const Outcome fit = runTorcht1("fit " + (dir_ / "moving").string() + " --out " + (dir_ / "out").string() +
+                                 " --device cpu --config " + (dir_ / "moco.yaml").string());
+  ASSERT_EQ(fit.status, 0) << fit.output;
+  // The sources by SOP instance UID: inversion time and pixels.
+  std::map<std::string, std::pair<double, std::vector<Uint16>>> sources;
+  double longest = 0;
+  for (const auto& file : dicomFiles(dir_ / "moving")) {
+    DcmFileFormat format;
+    ASSERT_TRUE(format.loadFile(file.c_str()).good());
+    DcmDataset& ds = *format.getDataset();
+    Float64 ti = 0;
+    ASSERT_TRUE(ds.findAndGetFloat64(DCM_InversionTime, ti).good());
+    const Uint16* pixels = nullptr;
+    unsigned long count = 0;
+    ASSERT_TRUE(ds.findAndGetUint16Array(DCM_PixelData, pixels, &count).good());
+    sources[text(ds, DCM_SOPInstanceUID)] = {ti, std::vector<Uint16>(pixels, pixels + count)};
+    longest = std::max(longest, ti);
+  }
+  ASSERT_EQ(sources.size(), 8u);
+  size_t mocoImages = 0, moved = 0, keyImages = 0;
+  std::set<std::string> referenced;
+  std::set<std::string> series;
+  for (const auto& file : dicomFiles(dir_ / "out")) {
+    DcmFileFormat format;
+    ASSERT_TRUE(format.loadFile(file.c_str()).good());
+    DcmDataset& ds = *format.getDataset();
+    if (text(ds, DCM_ImageType) != "DERIVED\\PRIMARY\\OTHER\\MOCO") continue;
+    ++mocoImages;
+    series.insert(text(ds, DCM_SeriesInstanceUID));
+    expectValid(file, "MRImage");
+    EXPECT_NE(text(ds, DCM_SeriesDescription).find("MOCO images"), std::string::npos);
+    DcmItem* item = nullptr;
+    ASSERT_TRUE(ds.findAndGetSequenceItem(DCM_SourceImageSequence, item, 0).good());
+    EXPECT_FALSE(ds.findAndGetSequenceItem(DCM_SourceImageSequence, item, 1).good()) << "one source image each";
+    ASSERT_TRUE(ds.findAndGetSequenceItem(DCM_SourceImageSequence, item, 0).good());
+    const std::string sop = text(*item, DCM_ReferencedSOPInstanceUID);
+    ASSERT_EQ(sources.count(sop), 1u) << sop;
+    referenced.insert(sop);
+    Float64 ti = 0;
+    ASSERT_TRUE(ds.findAndGetFloat64(DCM_InversionTime, ti).good());
+    EXPECT_DOUBLE_EQ(ti, sources[sop].first) << "the source image's inversion time";
+    const Uint16* pixels = nullptr;
+    unsigned long count = 0;
+    ASSERT_TRUE(ds.findAndGetUint16Array(DCM_PixelData, pixels, &count).good());
+    const auto& original = sources[sop].second;
+    ASSERT_EQ(count, original.size());
+    int largest = 0;
+    for (size_t v = 0; v < count; ++v) largest = std::max(largest, std::abs(static_cast<int>(pixels[v]) - original[v]));
+    if (ti == longest) {
+      ++keyImages;
+      EXPECT_LE(largest, 1) << "the key image stays where it is";
+    } else {
+      moved += largest > 50;
+    }
+  }
+  EXPECT_EQ(mocoImages, 8u);
+  EXPECT_EQ(series.size(), 1u);
+  EXPECT_EQ(referenced.size(), 8u) << "every source image once";
+  EXPECT_EQ(keyImages, 1u);
+  EXPECT_GE(moved, 6u) << "the other images were moved";
+
+  // A still study: nothing registered, no MOCO series.
+  const Outcome still = runTorcht1("fit " + (dir_ / "in").string() + " --out " + (dir_ / "still").string() +
+                                   " --device cpu --config " + (dir_ / "moco.yaml").string());
+  ASSERT_EQ(still.status, 0) << still.output;
+  for (const auto& file : dicomFiles(dir_ / "still")) {
+    DcmFileFormat format;
+    ASSERT_TRUE(format.loadFile(file.c_str()).good());
+    EXPECT_EQ(text(*format.getDataset(), DCM_ImageType).find("MOCO"), std::string::npos) << file;
+  }
 }
 
 TEST_F(FitCommandTest, AStillStudyKeepsItsImagesAndSaysWhy) {

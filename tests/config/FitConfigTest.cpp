@@ -132,7 +132,7 @@ TEST(OutputConfig, MapsAndErrors) {
   };
   EXPECT_NE(error("output:\n  maps: [T1, T3]\n").find("o.yaml:2:14: output.maps: unknown map 'T3'"), std::string::npos)
       << error("output:\n  maps: [T1, T3]\n");
-  EXPECT_NE(error("output:\n  maps: [T1, T3]\n").find("(known: T1, T1_SD, R2, T1star, A, B, T1_COLOUR, T1_PARAMETRIC, SAMPLES)"),
+  EXPECT_NE(error("output:\n  maps: [T1, T3]\n").find("(known: T1, T1_SD, R2, T1star, A, B, T1_COLOUR, T1_PARAMETRIC, SAMPLES, MOCO)"),
             std::string::npos)
       << error("output:\n  maps: [T1, T3]\n");
   EXPECT_EQ(config::OutputConfig::fromYaml("output: {maps: [T1, T1_PARAMETRIC]}", "x").maps,

@@ -10,6 +10,10 @@ namespace torcht1::dicom {
 /// One map of one slice, in the slice's row-major pixel order.
 struct SliceMap {
   std::vector<float> values;  // already 0 where invalid
+  /// Instead of one map: one image per source image of the slice (inversion-time order),
+  /// e.g. the motion-corrected images. Each is written as its own instance with its source
+  /// image's inversion and trigger time, referencing that image.
+  std::vector<std::vector<float>> images;
 };
 
 /// A map series to write, e.g. T1 or its standard deviation, for every slice of a source.
