@@ -57,7 +57,11 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
   const std::string key = studyName_ + "/seed=" + std::to_string(options_.seed);
   WrittenStudy written;
   written.studyInstanceUid = DicomUid::fromName(key + "/study");
-  written.seriesInstanceUid = DicomUid::fromName(key + "/series");
+  // A native and a post-contrast phantom of one seed are two series of one study (an ECV
+  // pair): the post-contrast one has its own series and image UIDs, a later series number
+  // and is acquired 15 minutes later.
+  const std::string seriesKey = options_.postContrast ? key + "/post" : key;
+  written.seriesInstanceUid = DicomUid::fromName(seriesKey + "/series");
   const std::string frameOfReference = DicomUid::fromName(key + "/frame-of-reference");
 
   char date[16], clock[16];
@@ -66,6 +70,12 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
   localtime_r(&now, &local);
   std::strftime(date, sizeof date, "%Y%m%d", &local);
   std::strftime(clock, sizeof clock, "%H%M%S", &local);
+  char seriesDate[16], seriesClock[16];
+  const std::time_t acquired = now + (options_.postContrast ? 15 * 60 : 0);
+  std::tm acquiredLocal{};
+  localtime_r(&acquired, &acquiredLocal);
+  std::strftime(seriesDate, sizeof seriesDate, "%Y%m%d", &acquiredLocal);
+  std::strftime(seriesClock, sizeof seriesClock, "%H%M%S", &acquiredLocal);
 
   const double spacing = ph.pixelSpacingMm > 0 ? ph.pixelSpacingMm : kFieldOfView / static_cast<double>(ph.cols);
   const int64_t voxels = ph.voxelsPerSlice();
@@ -93,16 +103,16 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
       const std::string file = (fs::path(dir) / ("IM_" + std::to_string(s + 1) + "_" + std::to_string(i + 1) + ".dcm")).string();
       DcmFileFormat format;
       DcmDataset& ds = *format.getDataset();
-      const std::string sop = DicomUid::fromName(key + "/image/" + std::to_string(s) + "/" + std::to_string(i));
+      const std::string sop = DicomUid::fromName(seriesKey + "/image/" + std::to_string(s) + "/" + std::to_string(i));
       put(ds, DCM_SpecificCharacterSet, "ISO_IR 100", file);
       put(ds, DCM_SOPClassUID, enhanced_ ? UID_EnhancedMRImageStorage : UID_MRImageStorage, file);
       put(ds, DCM_SOPInstanceUID, sop, file);
       put(ds, DCM_StudyDate, date, file);
       put(ds, DCM_StudyTime, clock, file);
-      put(ds, DCM_SeriesDate, date, file);
-      put(ds, DCM_SeriesTime, clock, file);
-      put(ds, DCM_ContentDate, date, file);
-      put(ds, DCM_ContentTime, clock, file);
+      put(ds, DCM_SeriesDate, seriesDate, file);
+      put(ds, DCM_SeriesTime, seriesClock, file);
+      put(ds, DCM_ContentDate, seriesDate, file);
+      put(ds, DCM_ContentTime, seriesClock, file);
       put(ds, DCM_AccessionNumber, "", file);
       put(ds, DCM_Modality, "MR", file);
       put(ds, DCM_BodyPartExamined, "HEART", file);
@@ -119,7 +129,7 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
       put(ds, DCM_StudyInstanceUID, written.studyInstanceUid, file);
       put(ds, DCM_SeriesInstanceUID, written.seriesInstanceUid, file);
       put(ds, DCM_StudyID, "1", file);
-      put(ds, DCM_SeriesNumber, "5", file);
+      put(ds, DCM_SeriesNumber, options_.postContrast ? "7" : "5", file);
       // One acquisition made the whole series: a receiver knows how many images to expect.
       put(ds, DCM_AcquisitionNumber, "1", file);
       put(ds, DCM_ImagesInAcquisition, std::to_string(ph.slices * ph.samples), file);
@@ -239,6 +249,7 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
   };
   writeRaw("t1.f32", ph.t1.data(), ph.t1.size() * sizeof(float));
   writeRaw("labels.u8", ph.labels.data(), ph.labels.size());
+  if (!ph.ecv.empty()) writeRaw("ecv.f32", ph.ecv.data(), ph.ecv.size() * sizeof(float));
   std::ofstream json(fs::path(written.truthDir) / "truth.json");
   json << "{\"slices\": " << ph.slices << ", \"rows\": " << ph.rows << ", \"cols\": " << ph.cols
        << ", \"samples\": " << ph.samples << ", \"scheme\": \"" << ph.scheme << "\", \"post_contrast\": "
@@ -254,6 +265,9 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
   }
   json << "], \"motion_mm\": {\"drift\": " << options_.motionMm << ", \"gasp\": " << options_.gaspMm
        << ", \"warp\": " << options_.warpMm
+       << "}, \"hematocrit\": " << ph.hematocrit << ", \"ecv_file\": \"" << (ph.ecv.empty() ? "" : "ecv.f32")
+       << "\", \"pose\": {\"shift_x_mm\": " << options_.poseShiftXMm << ", \"shift_y_mm\": " << options_.poseShiftYMm
+       << ", \"rotation_deg\": " << options_.poseRotationDeg
        << "}, \"truth_position\": \"each slice's key image (its longest inversion time)\", "
           "\"true_displacement_mm\": [";
   for (int64_t s = 0; s < ph.slices; ++s) {

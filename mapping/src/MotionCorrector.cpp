@@ -11,12 +11,17 @@
 
 #include "torcht1/mapping/Device.h"
 #include "torcht1/mapping/FitError.h"
+#include "ImageOps.h"
 
 namespace torcht1::mapping {
 
 namespace F = torch::nn::functional;
 using torch::indexing::Slice;
 constexpr auto None = torch::indexing::None;
+
+using imageops::imageGradient;
+using imageops::normalisedGradient;
+using imageops::resize;
 
 namespace {
 
@@ -26,25 +31,6 @@ struct Transforms {
   torch::Tensor theta;  // [N, 2, 3]
   torch::Tensor field;  // [N, 2, h, w] displacement (x, y), normalised units; undefined = none
 };
-
-torch::Tensor resize(const torch::Tensor& x, int64_t h, int64_t w, bool area) {
-  if (x.size(2) == h && x.size(3) == w) return x;
-  if (area) return F::interpolate(x, F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kArea));
-  return F::interpolate(x, F::InterpolateFuncOptions()
-                               .size(std::vector<int64_t>{h, w})
-                               .mode(torch::kBilinear)
-                               .align_corners(false));
-}
-
-/// Central differences per pixel, [N, 1, h, w] -> ([N, 1, h, w] d/dx, d/dy).
-std::pair<torch::Tensor, torch::Tensor> imageGradient(const torch::Tensor& x) {
-  const auto p = F::pad(x, F::PadFuncOptions({1, 1, 1, 1}).mode(torch::kReplicate));
-  const auto gx = 0.5 * (p.index({Slice(), Slice(), Slice(1, -1), Slice(2, None)}) -
-                         p.index({Slice(), Slice(), Slice(1, -1), Slice(0, -2)}));
-  const auto gy = 0.5 * (p.index({Slice(), Slice(), Slice(2, None), Slice(1, -1)}) -
-                         p.index({Slice(), Slice(), Slice(0, -2), Slice(1, -1)}));
-  return {gx, gy};
-}
 
 /// The n x n matrix M of a 1-D Gaussian blur with replicate borders: blurred = x M, x a row
 /// of n values (M[j][i]: the weight of source j in output i). Two products with such banded
@@ -178,15 +164,6 @@ torch::Tensor leaveOneOut(const torch::Tensor& a, const torch::Tensor& b, const 
   const auto fitted = torch::abs(model);
   const auto yy = view(y);
   return (yy - (yy - fitted) / (1 - hcap)).reshape({slices * k, 1, h, w});
-}
-
-/// Normalised gradient field of [N, 1, h, w] images: the gradient's direction where it stands
-/// clear of `epsilon` (per image [N, 1, 1, 1]), fading to 0 in flat regions. Its squared dot
-/// product with another image's compares edges whatever their contrast or polarity.
-torch::Tensor normalisedGradient(const torch::Tensor& x, const torch::Tensor& epsilon) {
-  auto [gx, gy] = imageGradient(x);
-  const auto norm = torch::sqrt(gx * gx + gy * gy + epsilon * epsilon);
-  return torch::cat({gx / norm, gy / norm}, 1);
 }
 
 /// Whole-pixel translations of every image onto its slice's key image by exhaustive search

@@ -39,6 +39,13 @@ TissueLabel anatomy(double x, double y, double apex) {
   return TissueLabel::Muscle;
 }
 
+/// The lateral-wall segment of the myocardium with the scar's ECV (angles about the
+/// left-ventricle centre, image coordinates: x right, y down).
+bool inScar(double x, double y) {
+  const double angle = std::atan2(y - 0.02, x - 0.12);
+  return angle > -0.6 && angle < 0.5;
+}
+
 }  // namespace
 
 PhantomGenerator::PhantomGenerator(PhantomOptions options) : options_(std::move(options)) {
@@ -53,11 +60,25 @@ PhantomGenerator::PhantomGenerator(PhantomOptions options) : options_(std::move(
     if (!(mm >= 0 && mm <= 50)) throw std::invalid_argument("phantom motion, gasp and warp must be 0..50 mm");
   }
   if (!(options_.fieldOfViewMm > 0)) throw std::invalid_argument("phantom field of view must be > 0 mm");
+  if (options_.hematocrit != 0 && !(options_.hematocrit >= 0.1 && options_.hematocrit <= 0.7)) {
+    throw std::invalid_argument("phantom hematocrit must be 0 (none) or 0.1..0.7");
+  }
+  for (const double e : {options_.myocardialEcv, options_.scarEcv}) {
+    if (!(e > 0 && e < 1)) throw std::invalid_argument("phantom ECV must be between 0 and 1");
+  }
+  if (!(options_.bloodPostT1Ms >= 50 && options_.bloodPostT1Ms < tissue(TissueLabel::Blood).t1Native)) {
+    throw std::invalid_argument("phantom post-contrast blood T1 must be 50 ms .. native blood T1");
+  }
+  for (const double mm : {options_.poseShiftXMm, options_.poseShiftYMm}) {
+    if (!(std::abs(mm) <= 50)) throw std::invalid_argument("phantom pose shift must be -50..50 mm");
+  }
+  if (!(std::abs(options_.poseRotationDeg) <= 45)) throw std::invalid_argument("phantom pose rotation must be -45..45 degrees");
 }
 
 Phantom PhantomGenerator::generate() const {
   const MolliScheme scheme = MolliScheme::parse(options_.scheme);
-  std::mt19937_64 rng(options_.seed);
+  // The post-contrast half of an ECV pair (same seed, same study) has noise of its own.
+  std::mt19937_64 rng(options_.hematocrit > 0 && options_.postContrast ? options_.seed ^ 0x9e3779b97f4a7c15ULL : options_.seed);
   std::normal_distribution<double> gauss(0.0, 1.0);
 
   Phantom ph;
@@ -77,6 +98,20 @@ Phantom PhantomGenerator::generate() const {
   ph.labels.assign(ph.slices * voxels, 0);
   ph.t1.assign(ph.slices * voxels, 0.0f);
   ph.t1star = ph.a = ph.b = ph.t1;
+
+  const bool ecvStudy = options_.hematocrit > 0;
+  if (ecvStudy) {
+    ph.ecv.assign(ph.slices * voxels, 0.0f);
+    ph.hematocrit = options_.hematocrit;
+  }
+  const double bloodDeltaR1 = 1.0 / options_.bloodPostT1Ms - 1.0 / tissue(TissueLabel::Blood).t1Native;
+  auto ecvAt = [&](double px, double py) { return inScar(px, py) ? options_.scarEcv : options_.myocardialEcv; };
+  // The breath-hold's pose: the image at p shows the reference anatomy at R^-1 (p - t).
+  const double poseAngle = options_.poseRotationDeg * 3.14159265358979 / 180.0;
+  const double poseCos = std::cos(poseAngle), poseSin = std::sin(poseAngle);
+  const double poseTx = options_.poseShiftXMm * 2.0 / options_.fieldOfViewMm;
+  const double poseTy = options_.poseShiftYMm * 2.0 / options_.fieldOfViewMm;
+  const bool posed = poseTx != 0 || poseTy != 0 || poseAngle != 0;
 
   ph.keySample.assign(ph.slices, 0);
   ph.trueDisplacementMm.assign(ph.slices * ph.samples, 0.0f);
@@ -160,6 +195,13 @@ Phantom PhantomGenerator::generate() const {
                                                                 : 1.0;
           const double variation = 1.0 + 0.02 * std::sin(5.0 * px + 1.3 * static_cast<double>(s)) * std::cos(4.0 * py);
           out.t1 = (options_.postContrast ? tis.t1Post : tis.t1Native) * variation;
+          if (ecvStudy && options_.postContrast &&
+              (out.label == TissueLabel::Blood || out.label == TissueLabel::Myocardium)) {
+            const double native = tis.t1Native * variation;
+            const double dr1 = out.label == TissueLabel::Blood ? bloodDeltaR1
+                                                               : ecvAt(px, py) / (1.0 - options_.hematocrit) * bloodDeltaR1;
+            out.t1 = 1.0 / (1.0 / native + dr1);
+          }
           out.t1star = tis.t1StarRatio * out.t1;
           out.a = m0 * gain * tis.protonDensity * coil * tis.t1StarRatio;
           out.b = out.a * (1.0 + out.t1 / out.t1star);
@@ -178,14 +220,23 @@ Phantom PhantomGenerator::generate() const {
           ph.t1star[s * voxels + v] = static_cast<float>(reference.t1star);
           ph.a[s * voxels + v] = static_cast<float>(reference.a);
           ph.b[s * voxels + v] = static_cast<float>(reference.b);
+          if (ecvStudy && reference.label == TissueLabel::Myocardium) ph.ecv[s * voxels + v] = static_cast<float>(ecvAt(x, y));
         }
+        // Where this pixel's anatomy sits in the reference position.
+        double qx = x, qy = y;
+        if (posed) {
+          qx = poseCos * (x - poseTx) + poseSin * (y - poseTy);
+          qy = -poseSin * (x - poseTx) + poseCos * (y - poseTy);
+        }
+        const Voxel posedVoxel = posed ? voxelAt(qx, qy) : Voxel{};
+        const Voxel& here = posed ? posedVoxel : reference;
         for (int64_t i = 0; i < ph.samples; ++i) {
-          double signal = reference.signal[i];
+          double signal = here.signal[i];
           if (moving) {
             // The image shows at (x, y) the anatomy that was at (x, y) - d.
             double dx = 0, dy = 0;
-            displacement(i, x, y, dx, dy);
-            if (dx != 0 || dy != 0) signal = voxelAt(x - dx, y - dy).signal[i];
+            displacement(i, qx, qy, dx, dy);
+            if (dx != 0 || dy != 0) signal = voxelAt(qx - dx, qy - dy).signal[i];
             if (reference.label != TissueLabel::Background) {
               float& largest = ph.trueDisplacementMm[s * ph.samples + i];
               largest = std::max(largest, static_cast<float>(std::hypot(dx, dy) / mmToUnit));

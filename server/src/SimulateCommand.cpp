@@ -29,6 +29,23 @@ void SimulateCommand::registerWith(CLI::App& app) {
   command_->add_option("--warp", options_.warpMm,
                        "Non-rigid squeeze around the heart, mm (peak), varying along the acquisition")
       ->check(CLI::Range(0.0, 50.0));
+  command_->add_option("--hematocrit", options_.hematocrit,
+                       "ECV study: the blood's hematocrit (0.1-0.7); post-contrast blood and myocardium T1 then follow "
+                       "from their native T1, --ecv and --blood-post-t1 (simulate the native and the --post series with "
+                       "one --seed: one study)")
+      ->check(CLI::Range(0.1, 0.7));
+  command_->add_option("--ecv", options_.myocardialEcv, "ECV study: the myocardium's ECV (fraction; a lateral scar has --scar-ecv)")
+      ->check(CLI::Range(0.01, 0.99));
+  command_->add_option("--scar-ecv", options_.scarEcv, "ECV study: the lateral-wall scar's ECV (fraction)")
+      ->check(CLI::Range(0.01, 0.99));
+  command_->add_option("--blood-post-t1", options_.bloodPostT1Ms, "ECV study: post-contrast blood T1, ms")
+      ->check(CLI::Range(50.0, 1500.0));
+  command_->add_option("--shift-x", options_.poseShiftXMm, "This breath-hold's anatomy shifted along the rows, mm")
+      ->check(CLI::Range(-50.0, 50.0));
+  command_->add_option("--shift-y", options_.poseShiftYMm, "This breath-hold's anatomy shifted down the columns, mm")
+      ->check(CLI::Range(-50.0, 50.0));
+  command_->add_option("--rotate", options_.poseRotationDeg, "This breath-hold's anatomy rotated about the image centre, degrees")
+      ->check(CLI::Range(-45.0, 45.0));
   // 8 bits and a rescale are outside the MR Image IOD (dciodvfy says so) but occur in
   // exports from the field: these flags make such input for testing readers.
   command_->add_option("--bits", encoding_.bitsStored, "Bits stored: 8 (non-standard for MR), 12 or 16")

@@ -43,6 +43,22 @@ struct PhantomOptions {
   /// acquired nearest the middle of the breath-hold (never the key image).
   int gaspSample = -1;
   double fieldOfViewMm = 360;
+  /// An ECV study (one half of a native/post-contrast pair): with `hematocrit` > 0 the
+  /// post-contrast T1 of blood and myocardium follow from their native T1 (the same voxel of
+  /// a native phantom with the same seed), the blood's change in R1 (from native blood T1
+  /// to `bloodPostT1Ms`) and the myocardium's extracellular volume fraction:
+  /// dR1_myo = ECV / (1 - Hct) x dR1_blood. The myocardium has `myocardialEcv`, except a
+  /// segment of the lateral wall with `scarEcv`. The truth's `ecv` map is written for native
+  /// and post phantoms alike. 0: the tissue table's post-contrast values.
+  double hematocrit = 0;
+  double myocardialEcv = 0.25;
+  double scarEcv = 0.45;
+  double bloodPostT1Ms = 300;
+  /// Where this breath-hold put the anatomy relative to the reference (the truth's) position:
+  /// every image shows it rotated by `poseRotationDeg` about the image centre and then
+  /// shifted by (`poseShiftXMm` along the rows, `poseShiftYMm` down the columns). A post-contrast
+  /// series comes from another breath-hold than the native one: a few mm and degrees apart.
+  double poseShiftXMm = 0, poseShiftYMm = 0, poseRotationDeg = 0;
 };
 
 /// A synthetic short-axis MOLLI study with its ground truth.
@@ -61,6 +77,10 @@ struct Phantom {
   /// within the body, mm; all 0 for a still phantom.
   std::vector<float> trueDisplacementMm;
   double pixelSpacingMm = 0;
+  /// With PhantomOptions::hematocrit: the myocardium's ECV (fraction) in the reference
+  /// position, 0 elsewhere, [slice][row][col]; empty otherwise.
+  std::vector<float> ecv;
+  double hematocrit = 0;
 
   int64_t voxelsPerSlice() const { return rows * cols; }
 };
