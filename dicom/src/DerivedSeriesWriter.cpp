@@ -35,7 +35,7 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
     throw DicomError("series " + source.seriesInstanceUid + ": " + std::to_string(map.slices.size()) +
                      " map slices for " + std::to_string(source.slices.size()) + " source slices");
   }
-  const std::string seriesUid = DicomUid::fromName(map.uidName(source.seriesInstanceUid));
+  const std::string seriesUid = DicomUid::fromName(map.uidName(source.seriesInstanceUid, map.pairedSeriesUid));
   const fs::path folder = fs::path(dir) / seriesUid;
   fs::create_directories(folder);
   std::vector<std::string> files;
@@ -78,6 +78,7 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
     std::vector<const DicomInstance*> sources;
     if (image < 0) {
       for (const auto& im : slice.images) sources.push_back(&im);
+      for (const auto& im : map.slices[s].alsoDerivedFrom) sources.push_back(&im);
     } else {
       sources.push_back(&first);
     }
@@ -95,7 +96,13 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
     put(ds, DCM_SeriesDescription, SourceAttributes::describe(source.description, map.description), file);
     put(ds, DCM_InstanceNumber, std::to_string(++instanceNumber), file);
     put(ds, DCM_ImageType, map.imageType, file);
-    put(ds, DCM_DerivationDescription, "TorchT1 node " + programVersion_ + ": " + method_, file);
+    {
+      // DerivationDescription is ST: at most 1024 characters.
+      std::string derivation = "TorchT1 node " + programVersion_ + ": " + method_;
+      if (!map.slices[s].derivationNote.empty()) derivation += "; " + map.slices[s].derivationNote;
+      if (derivation.size() > 1024) derivation.resize(1024);
+      put(ds, DCM_DerivationDescription, derivation, file);
+    }
     // A map has neither; each is required (type 2C, may be empty) when the copied
     // acquisition says inversion recovery, resp. cardiac gating, and not allowed otherwise.
     OFString scanning, options;

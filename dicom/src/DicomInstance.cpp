@@ -164,6 +164,14 @@ std::vector<DicomInstance> DicomInstanceReader::read(const std::string& path) co
   d.protocolName = text(ds, DCM_ProtocolName);
   d.contrastBolusAgent = text(ds, DCM_ContrastBolusAgent);
   d.manufacturer = text(ds, DCM_Manufacturer);
+  d.accessionNumber = text(ds, DCM_AccessionNumber);
+  d.seriesDateTime = text(ds, DCM_SeriesDate) + text(ds, DCM_SeriesTime);
+  {
+    Float64 tesla = 0;
+    if (ds.findAndGetFloat64(DCM_MagneticFieldStrength, tesla).good() && std::isfinite(tesla) && tesla > 0 && tesla < 20) {
+      d.magneticFieldStrength = tesla;
+    }
+  }
   if (d.sopInstanceUid.empty()) throw DicomError(path + ": no SOP Instance UID");
   if (d.seriesInstanceUid.empty()) throw DicomError(path + ": no Series Instance UID");
   Sint32 seriesNumber = 0;

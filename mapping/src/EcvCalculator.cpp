@@ -39,6 +39,22 @@ EcvCalculator::EcvCalculator(EcvOptions options, std::string device)
   options_.validate();
 }
 
+void EcvCalculator::applyHematocrit(EcvSlice& slice, const Hematocrit& hematocrit) {
+  if (!slice.made) return;
+  const double factor = (1.0 - hematocrit.value) / (1.0 - slice.hematocrit.value);
+  slice.validVoxels = 0;
+  for (auto& v : slice.ecvPercent) {
+    if (v <= 0) continue;
+    v = static_cast<float>(v * factor);
+    if (v > 100) {
+      v = 0;
+    } else {
+      ++slice.validVoxels;
+    }
+  }
+  slice.hematocrit = hematocrit;
+}
+
 EcvSlice EcvCalculator::compute(const EcvSliceInput& in) const {
   const size_t voxels = static_cast<size_t>(in.rows * in.cols);
   if (in.rows < 8 || in.cols < 8 || in.nativeT1.size() != voxels || in.postT1.size() != voxels) {

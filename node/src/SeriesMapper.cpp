@@ -201,6 +201,8 @@ MappedSeries SeriesMapper::fit(const PreparedSeries& prepared) const {
         const auto& values = result.map(t1 ? "T1" : map.kind);
         map.slices[s].values.assign(values.begin() + offset, values.begin() + offset + voxels);
       }
+      if (mapped.t1.size() < series.slices.size()) mapped.t1.resize(series.slices.size());
+      mapped.t1[s].assign(result.primary().begin() + offset, result.primary().begin() + offset + voxels);
       const auto& stats = result.sliceStats[k];
       const auto times = series.slices[s].inversionTimes();
       SliceSummary summary;

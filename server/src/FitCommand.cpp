@@ -5,12 +5,17 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "torcht1/config/FitConfig.h"
 #include "torcht1/config/InputConfig.h"
 #include "torcht1/config/OutputConfig.h"
 #include "torcht1/dicom/DicomError.h"
 #include "torcht1/dicom/SeriesAssembler.h"
+#include "torcht1/dicom/DerivedSeriesWriter.h"
+#include "torcht1/mapping/FitError.h"
+#include "torcht1/mapping/Hematocrit.h"
+#include "torcht1/node/EcvPairer.h"
 #include "torcht1/node/SeriesMapper.h"
 
 namespace fs = std::filesystem;
@@ -27,6 +32,9 @@ void FitCommand::registerWith(CLI::App& app) {
   command_->add_option("--min-ti", minInversionTimes_, "Distinct inversion times a slice needs")
       ->check(CLI::Range(3, 100));
   command_->add_flag("--trigger-time", triggerTime_, "Take TriggerTime as inversion time when nothing else has it");
+  command_->add_flag("--no-ecv", noEcv_, "Do not pair native and post-contrast series into ECV maps");
+  command_->add_option("--hematocrit", hematocrit_,
+                       "Measured hematocrit (0.1-0.7) for the ECV maps; without it the synthetic one (1.5 T) is used");
   command_->add_flag("--no-moco", noMoco_, "Fit without motion correction (fit.motion_correction.enabled: false), for comparison");
 }
 
@@ -82,6 +90,14 @@ int FitCommand::run() const {
   const config::OutputConfig::Output output =
       config_.empty() ? config::OutputConfig::Output{} : config::OutputConfig::fromFile(config_);
   const node::SeriesMapper mapper(options, output, TORCHT1_VERSION);
+  if (command_->count("--hematocrit")) {
+    if (const std::string why = mapping::Hematocrit::refusal(hematocrit_); !why.empty()) {
+      std::fprintf(stderr, "torcht1 fit: --hematocrit: %s\n", why.c_str());
+      return 2;
+    }
+  }
+  std::vector<node::FittedT1Series> fitted;
+  fitted.reserve(assembled.series.size());
   int failed = 0;
   for (const auto& series : assembled.series) {
     if (const auto identified = mapper.identify(series); identified.scheme == nullptr) {
@@ -103,6 +119,7 @@ int FitCommand::run() const {
         std::printf("series %s (%s): not inherited by the maps: %s\n", series.seriesInstanceUid.c_str(),
                     series.description.c_str(), notes.c_str());
       }
+      fitted.push_back({prepared.series, mapped.t1});
       for (const auto& map : mapper.write(prepared, mapped, out_)) {
         std::printf("series %s (%s): wrote %zu %s images to %s\n", series.seriesInstanceUid.c_str(),
                     series.description.c_str(), map.files.size(), map.description.c_str(),
@@ -114,7 +131,41 @@ int FitCommand::run() const {
                    series.description.c_str(), e.what());
     }
   }
+  if (!noEcv_) failed += writeEcv(fitted);
   return failed > 0 ? 1 : 0;
+}
+
+int FitCommand::writeEcv(const std::vector<node::FittedT1Series>& fitted) const {
+  std::vector<const node::FittedT1Series*> all;
+  for (const auto& f : fitted) all.push_back(&f);
+  int failed = 0;
+  std::optional<double> hct;
+  if (command_->count("--hematocrit")) hct = hematocrit_;
+  const node::EcvPairer pairer(mapping::EcvOptions{}, "cpu");
+  for (const auto& post : fitted) {
+    if (!post.series.postContrast) continue;
+    const char* uid = post.series.seriesInstanceUid.c_str();
+    const char* desc = post.series.description.c_str();
+    const node::EcvPairing pairing = pairer.pair(post, all);
+    if (pairing.native == nullptr) {
+      std::printf("series %s (%s): no ECV: %s\n", uid, desc, pairing.reason.c_str());
+      continue;
+    }
+    if (!pairing.note.empty()) std::printf("series %s (%s): ECV %s\n", uid, desc, pairing.note.c_str());
+    try {
+      const node::EcvOutcome outcome = pairer.make(pairing, hct);
+      for (const auto& line : outcome.lines) std::printf("series %s (%s): %s\n", uid, desc, line.c_str());
+      if (outcome.made == 0) continue;
+      const auto files = dicom::DerivedSeriesWriter(TORCHT1_VERSION, node::EcvPairer::method()).write(outcome.source, outcome.map, out_);
+      std::printf("series %s (%s): wrote %zu %s images (with native series %s) to %s\n", uid, desc, files.size(),
+                  outcome.map.description.c_str(), pairing.native->series.seriesInstanceUid.c_str(),
+                  fs::path(files.front()).parent_path().c_str());
+    } catch (const std::exception& e) {
+      ++failed;
+      std::fprintf(stderr, "torcht1 fit: series %s (%s): ECV failed: %s\n", uid, desc, e.what());
+    }
+  }
+  return failed;
 }
 
 }  // namespace torcht1::server

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "Command.h"
+#include "torcht1/node/EcvPairer.h"
 
 namespace torcht1::server {
 
@@ -15,6 +16,9 @@ class FitCommand : public Command {
   int run() const override;
 
  private:
+  /// Pairs the post-contrast series with the native ones and writes their ECV maps; returns the failures.
+  int writeEcv(const std::vector<node::FittedT1Series>& fitted) const;
+
   std::vector<std::string> inputs_;
   std::string out_;
   std::string config_;
@@ -23,6 +27,8 @@ class FitCommand : public Command {
   int minInversionTimes_ = 5;  // flags override the configuration file
   bool noMoco_ = false;
   bool triggerTime_ = false;
+  bool noEcv_ = false;
+  double hematocrit_ = 0;
 };
 
 }  // namespace torcht1::server

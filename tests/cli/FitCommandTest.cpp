@@ -873,3 +873,164 @@ TEST_F(FitCommandTest, AStillStudyKeepsItsImagesAndSaysWhy) {
 
 }  // namespace
 }  // namespace torcht1
+
+namespace torcht1 {
+namespace {
+
+/// A native and a post-contrast series of one study (seed 21, Hct 0.418, ECV 25% with a 45%
+/// lateral scar), the post-contrast one from another breath-hold: shifted (4, 5) mm and
+/// rotated -3 degrees.
+class EcvFitTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("torcht1-ecv-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    const std::string common = " --size 192 --slices 2 --snr 120 --seed 21 --hematocrit 0.418";
+    const Outcome native = runTorcht1("simulate --out " + (dir_ / "native").string() + common);
+    ASSERT_EQ(native.status, 0) << native.output;
+    const Outcome post =
+        runTorcht1("simulate --post --out " + (dir_ / "post").string() + common + " --shift-x 4 --shift-y 5 --rotate -3");
+    ASSERT_EQ(post.status, 0) << post.output;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  /// The ECV map files among `dir`'s output.
+  std::vector<fs::path> ecvFiles(const fs::path& dir) const {
+    std::vector<fs::path> out;
+    for (const auto& file : dicomFiles(dir)) {
+      DcmFileFormat f;
+      if (f.loadFile(file.c_str()).good() && text(*f.getDataset(), DCM_ImageType).find("ECV") != std::string::npos) {
+        out.push_back(file);
+      }
+    }
+    return out;
+  }
+  fs::path dir_;
+};
+
+TEST_F(EcvFitTest, NativeAndPostContrastMakeAnEcvMapThatMatchesTheTruth) {
+  const Outcome fit = runTorcht1("fit " + (dir_ / "native").string() + " " + (dir_ / "post").string() + " --out " +
+                                 (dir_ / "out").string() + " --device cpu --hematocrit 0.418");
+  ASSERT_EQ(fit.status, 0) << fit.output;
+  EXPECT_NE(fit.output.find("slice 1: ECV with native slice 1"), std::string::npos) << fit.output;
+  EXPECT_NE(fit.output.find("measured Hct 0.42"), std::string::npos) << fit.output;
+  const auto files = ecvFiles(dir_ / "out");
+  ASSERT_EQ(files.size(), 2u) << fit.output;
+
+  const size_t voxels = 192 * 192;
+  std::vector<float> truth(2 * voxels);
+  std::vector<uint8_t> labels(truth.size());
+  std::ifstream(dir_ / "native" / "truth" / "ecv.f32", std::ios::binary).read(reinterpret_cast<char*>(truth.data()), truth.size() * 4);
+  std::ifstream(dir_ / "native" / "truth" / "labels.u8", std::ios::binary).read(reinterpret_cast<char*>(labels.data()), labels.size());
+  DcmFileFormat nativeImage;
+  ASSERT_TRUE(nativeImage.loadFile((dir_ / "native" / "IM_1_1.dcm").c_str()).good());
+  for (const auto& file : files) {
+    expectValid(file, "MRImage");
+    DcmFileFormat format;
+    ASSERT_TRUE(format.loadFile(file.c_str()).good());
+    DcmDataset& ds = *format.getDataset();
+    EXPECT_EQ(text(ds, DCM_ImageType), "DERIVED\\PRIMARY\\OTHER\\ECV");
+    EXPECT_EQ(text(ds, DCM_StudyInstanceUID), text(*nativeImage.getDataset(), DCM_StudyInstanceUID));
+    EXPECT_EQ(text(ds, DCM_FrameOfReferenceUID), text(*nativeImage.getDataset(), DCM_FrameOfReferenceUID));
+    EXPECT_EQ(text(ds, DCM_WindowCenter), "500");
+    EXPECT_EQ(text(ds, DCM_WindowWidth), "1000");
+    EXPECT_NE(text(ds, DCM_WindowCenterWidthExplanation).find("percent x 10"), std::string::npos);
+    EXPECT_NE(text(ds, DCM_SeriesDescription).find("ECV map (measured Hct 0.42)"), std::string::npos);
+    const std::string derivation = text(ds, DCM_DerivationDescription);
+    EXPECT_NE(derivation.find("blood T1 native"), std::string::npos) << derivation;
+    EXPECT_NE(derivation.find("registered"), std::string::npos) << derivation;
+    // References to both sources: the native slice's 8 images and the post slice's 9.
+    DcmSequenceOfItems* references = nullptr;
+    ASSERT_TRUE(ds.findAndGetSequence(DCM_SourceImageSequence, references).good());
+    EXPECT_EQ(references->card(), 17u);
+    std::set<std::string> referenced;
+    for (unsigned long i = 0; i < references->card(); ++i) referenced.insert(text(*references->getItem(i), DCM_ReferencedSOPInstanceUID));
+    const int slice = std::stoi(text(ds, DCM_InstanceNumber)) - 1;
+    DcmFileFormat nativeFirst, postFirst;
+    const std::string image = "IM_" + std::to_string(slice + 1) + "_1.dcm";
+    ASSERT_TRUE(nativeFirst.loadFile((dir_ / "native" / image).c_str()).good());
+    ASSERT_TRUE(postFirst.loadFile((dir_ / "post" / image).c_str()).good());
+    EXPECT_TRUE(referenced.count(text(*nativeFirst.getDataset(), DCM_SOPInstanceUID))) << "the native slice's images";
+    EXPECT_TRUE(referenced.count(text(*postFirst.getDataset(), DCM_SOPInstanceUID))) << "the post-contrast slice's images";
+    const Uint16* pixels = nullptr;
+    unsigned long count = 0;
+    ASSERT_TRUE(ds.findAndGetUint16Array(DCM_PixelData, pixels, &count).good());
+    ASSERT_EQ(count, voxels);
+    // Myocardium away from its edges (see EcvCalculatorTest): within 1 percentage point.
+    int64_t inner = 0, good = 0;
+    for (size_t r = 1; r + 1 < 192; ++r) {
+      for (size_t c = 1; c + 1 < 192; ++c) {
+        const size_t v = r * 192 + c, i = slice * voxels + v;
+        if (labels[i] != 2 || labels[i - 1] != 2 || labels[i + 1] != 2 || labels[i - 192] != 2 || labels[i + 192] != 2) continue;
+        ++inner;
+        good += std::abs(pixels[v] / 10.0 - 100.0 * truth[i]) <= 1.0;
+      }
+    }
+    ASSERT_GT(inner, 100);
+    const double share = 100.0 * static_cast<double>(good) / static_cast<double>(inner);
+    std::printf("[ ecv ] slice %d: %.1f%% of %lld interior myocardial voxels within 1 pp\n", slice + 1, share,
+                static_cast<long long>(inner));
+    EXPECT_GE(share, 95.0) << "slice " << slice + 1;
+  }
+
+  // Deterministic UIDs: the same pair gives the same ECV series; the ECV map is never input.
+  const Outcome again = runTorcht1("fit " + (dir_ / "native").string() + " " + (dir_ / "post").string() + " --out " +
+                                   (dir_ / "again").string() + " --device cpu --hematocrit 0.418");
+  ASSERT_EQ(again.status, 0) << again.output;
+  const auto second = ecvFiles(dir_ / "again");
+  ASSERT_EQ(second.size(), files.size());
+  for (size_t i = 0; i < files.size(); ++i) {
+    DcmFileFormat a, b;
+    a.loadFile(files[i].c_str());
+    b.loadFile(second[i].c_str());
+    EXPECT_EQ(text(*a.getDataset(), DCM_SOPInstanceUID), text(*b.getDataset(), DCM_SOPInstanceUID));
+  }
+}
+
+TEST_F(EcvFitTest, WithoutAMeasuredValueTheSyntheticHematocritIsUsedAndSaid) {
+  const Outcome fit = runTorcht1("fit " + (dir_ / "native").string() + " " + (dir_ / "post").string() + " --out " +
+                                 (dir_ / "out").string() + " --device cpu");
+  ASSERT_EQ(fit.status, 0) << fit.output;
+  EXPECT_NE(fit.output.find("ECV map (synthetic Hct 0.4"), std::string::npos) << fit.output;
+  const auto files = ecvFiles(dir_ / "out");
+  ASSERT_EQ(files.size(), 2u);
+  DcmFileFormat f;
+  ASSERT_TRUE(f.loadFile(files.front().c_str()).good());
+  EXPECT_NE(text(*f.getDataset(), DCM_DerivationDescription).find("Treibel"), std::string::npos);
+  // One hematocrit for the study: both slices say the same.
+  DcmFileFormat g;
+  ASSERT_TRUE(g.loadFile(files.back().c_str()).good());
+  EXPECT_EQ(text(*f.getDataset(), DCM_SeriesDescription), text(*g.getDataset(), DCM_SeriesDescription));
+}
+
+TEST_F(EcvFitTest, OutOfRangeHematocritAndNoEcvAreClear) {
+  const Outcome percent = runTorcht1("fit " + (dir_ / "native").string() + " --out " + (dir_ / "out").string() +
+                                     " --device cpu --hematocrit 42");
+  EXPECT_NE(percent.status, 0);
+  EXPECT_NE(percent.output.find("not a percentage"), std::string::npos) << percent.output;
+  // The post-contrast series alone: its T1 maps, and why there is no ECV map.
+  const Outcome alone = runTorcht1("fit " + (dir_ / "post").string() + " --out " + (dir_ / "alone").string() + " --device cpu");
+  ASSERT_EQ(alone.status, 0) << alone.output;
+  EXPECT_NE(alone.output.find("no ECV: no native T1 series of this study"), std::string::npos) << alone.output;
+  EXPECT_TRUE(ecvFiles(dir_ / "alone").empty());
+  const Outcome off = runTorcht1("fit " + (dir_ / "native").string() + " " + (dir_ / "post").string() + " --out " +
+                                 (dir_ / "off").string() + " --device cpu --no-ecv");
+  ASSERT_EQ(off.status, 0) << off.output;
+  EXPECT_TRUE(ecvFiles(dir_ / "off").empty());
+}
+
+TEST_F(EcvFitTest, APostContrastSliceAtAnotherPositionIsNotPaired) {
+  // One post-contrast slice at the middle (0 mm), the native ones at -5 and +5 mm.
+  const Outcome post = runTorcht1("simulate --post --out " + (dir_ / "middle").string() +
+                                  " --size 192 --slices 1 --seed 21 --hematocrit 0.418");
+  ASSERT_EQ(post.status, 0) << post.output;
+  const Outcome fit = runTorcht1("fit " + (dir_ / "native").string() + " " + (dir_ / "middle").string() + " --out " +
+                                 (dir_ / "out").string() + " --device cpu");
+  ASSERT_EQ(fit.status, 0) << fit.output;
+  EXPECT_NE(fit.output.find("no native slice within 2.0 mm (nearest 5.0 mm away)"), std::string::npos) << fit.output;
+  EXPECT_TRUE(ecvFiles(dir_ / "out").empty());
+}
+
+}  // namespace
+}  // namespace torcht1

@@ -14,6 +14,11 @@ struct SliceMap {
   /// e.g. the motion-corrected images. Each is written as its own instance with its source
   /// image's inversion and trigger time, referencing that image.
   std::vector<std::vector<float>> images;
+  /// Further source images of this slice's map beyond the source series' own (an ECV map:
+  /// the post-contrast slice's images), referenced in SourceImageSequence too.
+  std::vector<DicomInstance> alsoDerivedFrom;
+  /// Appended to DerivationDescription after the method (an ECV map: its blood values, Hct).
+  std::string derivationNote;
 };
 
 /// A map series to write, e.g. T1 or its standard deviation, for every slice of a source.
@@ -28,6 +33,9 @@ struct MapSeries {
   /// 1 for the first fit of a source series; a re-fit after late instances is version 2, 3...
   /// with its own UIDs (PACS keeps both) and a version mark in the description.
   int version = 1;
+  /// A map of a pair of series (ECV): the partner's series UID, part of the UIDs so that each
+  /// pairing has its own deterministic series.
+  std::string pairedSeriesUid;
   std::vector<SliceMap> slices;
 
   /// The name the map series' UIDs derive from: source series, map kind, variant, version.

@@ -16,6 +16,12 @@ struct DicomInstance {
   std::string sopClassUid, sopInstanceUid, seriesInstanceUid, studyInstanceUid, frameOfReferenceUid;
   std::string modality, imageType, seriesDescription, protocolName, contrastBolusAgent, manufacturer;
   int seriesNumber = 0;
+  std::string accessionNumber;
+  /// SeriesDate and SeriesTime joined ("20261207101500.123"; empty parts when absent): orders
+  /// the series of a study in time.
+  std::string seriesDateTime;
+  /// MagneticFieldStrength (0018,0087) in tesla; 0 when absent.
+  double magneticFieldStrength = 0;
   int rows = 0, cols = 0;
   bool hasPixelData = false;
   bool hasGeometry = false;

@@ -56,6 +56,10 @@ class EcvCalculator {
   /// Throws FitError for mismatched sizes.
   EcvSlice compute(const EcvSliceInput& input) const;
 
+  /// Re-expresses a made map with another hematocrit (ECV is proportional to 1 - Hct): one
+  /// value for the whole study, e.g. the synthetic one from all slices' blood.
+  static void applyHematocrit(EcvSlice& slice, const Hematocrit& hematocrit);
+
   const EcvOptions& options() const { return options_; }
 
  private:

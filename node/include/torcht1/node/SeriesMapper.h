@@ -55,6 +55,9 @@ struct SliceSummary {
 struct MappedSeries {
   std::vector<dicom::MapSeries> maps;
   std::vector<SliceSummary> slices;
+  /// The T1 map of every source slice (ms, 0 where no value), whatever maps are written:
+  /// what an ECV pairing needs of the series.
+  std::vector<std::vector<float>> t1;
   double fitSeconds = 0;         // the fit, and the motion correction when it ran
   std::string device;
   /// Motion correction over the series: slices corrected, and the largest displacement
