@@ -1,5 +1,7 @@
 #include "torcht1/config/NodeConfig.h"
 
+#include "torcht1/config/EcvConfig.h"
+
 #include <algorithm>
 #include <cctype>
 #include <sstream>
@@ -168,10 +170,11 @@ DestinationSettings readDestination(const YAML::Node& v, const std::string& key,
 }
 
 Settings fromDocument(const ConfigDocument& document) {
-  document.checkSections({"node", "http", "series", "fit", "input", "output", "destinations"});
+  document.checkSections({"node", "http", "series", "fit", "input", "output", "ecv", "destinations"});
   Settings settings;
   settings.fit = FitConfig::fromDocument(document);
   settings.input = InputConfig::fromDocument(document);
+  settings.ecv = EcvConfig::fromDocument(document);
   settings.output = OutputConfig::fromDocument(document);
   if (const YAML::Node node = document.section("node"); node.IsDefined()) {
     YamlSection s(node, "node", document);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "torcht1/config/EcvConfig.h"
 #include "torcht1/config/FitConfig.h"
 #include "torcht1/config/InputConfig.h"
 #include "torcht1/config/OutputConfig.h"
@@ -131,7 +132,8 @@ int FitCommand::run() const {
                    series.description.c_str(), e.what());
     }
   }
-  if (!noEcv_) failed += writeEcv(fitted);
+  const bool ecv = !noEcv_ && (config_.empty() || config::EcvConfig::fromFile(config_).enabled);
+  if (ecv) failed += writeEcv(fitted);
   return failed > 0 ? 1 : 0;
 }
 
@@ -141,7 +143,7 @@ int FitCommand::writeEcv(const std::vector<node::FittedT1Series>& fitted) const 
   int failed = 0;
   std::optional<double> hct;
   if (command_->count("--hematocrit")) hct = hematocrit_;
-  const node::EcvPairer pairer(mapping::EcvOptions{}, "cpu");
+  const node::EcvPairer pairer(config_.empty() ? mapping::EcvOptions{} : config::EcvConfig::fromFile(config_), "cpu");
   for (const auto& post : fitted) {
     if (!post.series.postContrast) continue;
     const char* uid = post.series.seriesInstanceUid.c_str();

@@ -43,6 +43,27 @@ TEST(NodeConfig, DocumentedExampleIsValidAndHoldsTheDefaults) {
   EXPECT_EQ(s.series.idleSeconds, d.series.idleSeconds);
   EXPECT_EQ(s.output.dir, d.output.dir);
   EXPECT_TRUE(s.destinations.empty()) << "the example's destinations are commented out";
+  // The ecv: section documents the defaults.
+  const mapping::EcvOptions e;
+  EXPECT_EQ(s.ecv.hematocrit, e.hematocrit);
+  EXPECT_EQ(s.ecv.sliceToleranceMm, e.sliceToleranceMm);
+  EXPECT_EQ(s.ecv.bloodPool.nativeMinMs, e.bloodPool.nativeMinMs);
+  EXPECT_EQ(s.ecv.bloodPool.erosionMm, e.bloodPool.erosionMm);
+  EXPECT_EQ(s.ecv.registrationOptions.maxShiftMm, e.registrationOptions.maxShiftMm);
+  EXPECT_EQ(s.ecv.registrationOptions.weightSigmaMm, e.registrationOptions.weightSigmaMm);
+  EXPECT_EQ(s.ecv.synthetic3TSlope, 0.0);
+}
+
+TEST(NodeConfig, EcvSectionFromFileAndEnvironmentStrictlyChecked) {
+  const auto s = config::NodeConfig::fromYaml("ecv:\n  hematocrit: required\n  blood_pool:\n    erosion_mm: 2\n", "node.yaml",
+                                              {{"TORCHT1_ECV__SYNTHETIC_3T__SLOPE", "900"}, {"TORCHT1_ECV__REGISTRATION__ENABLED", "false"}});
+  EXPECT_EQ(s.ecv.hematocrit, "required");
+  EXPECT_EQ(s.ecv.bloodPool.erosionMm, 2.0);
+  EXPECT_EQ(s.ecv.synthetic3TSlope, 900.0);
+  EXPECT_FALSE(s.ecv.registration);
+  EXPECT_NE(errorOf("ecv:\n  hematocrit: sometimes\n").find("synthetic or required"), std::string::npos);
+  EXPECT_NE(errorOf("ecv:\n  slice_tolerance_mm: 50\n").find("out of range"), std::string::npos);
+  EXPECT_NE(errorOf("ecv:\n  colour: true\n").find("colour"), std::string::npos);
 }
 
 TEST(NodeConfig, ReadsEverySection) {

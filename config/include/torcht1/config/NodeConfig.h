@@ -7,6 +7,7 @@
 #include "torcht1/config/ConfigError.h"
 #include "torcht1/config/InputConfig.h"
 #include "torcht1/config/OutputConfig.h"
+#include "torcht1/mapping/EcvOptions.h"
 #include "torcht1/mapping/FitOptions.h"
 
 namespace torcht1::config {
@@ -89,6 +90,7 @@ struct Settings {
   mapping::FitOptions fit;
   InputConfig::Input input;
   OutputConfig::Output output;
+  mapping::EcvOptions ecv;
   std::vector<DestinationSettings> destinations;
 };
 
