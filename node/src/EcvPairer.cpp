@@ -60,15 +60,23 @@ EcvPairing EcvPairer::pair(const FittedT1Series& post, const std::vector<const F
     out.reason = "no native T1 series of this study (yet)";
     return out;
   }
-  // The latest native series acquired before the post-contrast one; if none is before it
-  // (clock or numbering odd), the latest of all.
+  // The latest native series acquired before the post-contrast one: one acquired after it
+  // saw the contrast agent, whatever its description says.
   std::sort(natives.begin(), natives.end(),
             [](const FittedT1Series* a, const FittedT1Series* b) { return acquiredBefore(a->series, b->series); });
   const FittedT1Series* chosen = nullptr;
+  size_t before = 0;
   for (const auto* n : natives) {
-    if (acquiredBefore(n->series, post.series)) chosen = n;
+    if (acquiredBefore(n->series, post.series)) {
+      chosen = n;
+      ++before;
+    }
   }
-  if (chosen == nullptr) chosen = natives.back();
+  if (chosen == nullptr) {
+    out.reason = "no native T1 series of this study acquired before it (" + std::to_string(natives.size()) +
+                 " acquired after it, by series time or number)";
+    return out;
+  }
   // Per post slice: the chosen series' slice at the same position, else an earlier native
   // series' (the latest before the post one that has it).
   int paired = 0;
@@ -102,9 +110,9 @@ EcvPairing EcvPairer::pair(const FittedT1Series& post, const std::vector<const F
     return out;
   }
   out.native = chosen;
-  if (natives.size() > 1) {
+  if (before > 1) {
     out.note = "paired with native series " + chosen->series.seriesInstanceUid + " (" + chosen->series.description +
-               "), the latest of " + std::to_string(natives.size()) + " native series before it";
+               "), the latest of " + std::to_string(before) + " native series before it";
   }
   return out;
 }

@@ -54,7 +54,11 @@ TEST(EcvPairerTest, ThePostSeriesPairsWithTheLatestNativeSeriesBeforeIt) {
   ASSERT_NE(pairing.native, nullptr) << pairing.reason;
   EXPECT_EQ(pairing.native->series.seriesInstanceUid, "native-2");
   EXPECT_EQ(pairing.nativeSlice, (std::vector<int>{1, 2}));
-  EXPECT_NE(pairing.note.find("the latest of 3 native series before it"), std::string::npos) << pairing.note;
+  EXPECT_NE(pairing.note.find("the latest of 2 native series before it"), std::string::npos) << pairing.note;
+  // Only native series acquired after it: none is a native partner (they saw the contrast).
+  const auto none = pairer.pair(post, {&after});
+  EXPECT_EQ(none.native, nullptr);
+  EXPECT_NE(none.reason.find("acquired before it"), std::string::npos) << none.reason;
 }
 
 TEST(EcvPairerTest, WithoutTimesTheSeriesNumberOrdersThem) {
