@@ -77,8 +77,8 @@ EcvPairing EcvPairer::pair(const FittedT1Series& post, const std::vector<const F
                  " acquired after it, by series time or number)";
     return out;
   }
-  // Per post slice: the chosen series' slice at the same position, else an earlier native
-  // series' (the latest before the post one that has it).
+  // Per post slice: the chosen series' slice nearest in position, within the tolerance (a
+  // slice only an earlier native series has is not looked for: see the issue note).
   int paired = 0;
   for (size_t s = 0; s < post.series.slices.size(); ++s) {
     const auto* p = firstImage(post.series.slices[s]);
