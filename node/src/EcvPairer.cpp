@@ -83,16 +83,18 @@ EcvPairing EcvPairer::pair(const FittedT1Series& post, const std::vector<const F
   for (size_t s = 0; s < post.series.slices.size(); ++s) {
     const auto* p = firstImage(post.series.slices[s]);
     double nearest = 1e300;
+    int nearestSlice = -1;
     for (size_t k = 0; k < chosen->series.slices.size(); ++k) {
       const auto* n = firstImage(chosen->series.slices[k]);
       if (!n || !sameOrientation(*n, *p)) continue;
       const double d = std::abs(n->normalPosition() - p->normalPosition());
-      nearest = std::min(nearest, d);
-      if (d <= options().sliceToleranceMm && (out.nativeSlice[s] < 0 || d < std::abs(firstImage(chosen->series.slices[static_cast<size_t>(out.nativeSlice[s])])->normalPosition() - p->normalPosition()))) {
-        out.nativeSlice[s] = static_cast<int>(k);
+      if (d < nearest) {
+        nearest = d;
+        nearestSlice = static_cast<int>(k);
       }
     }
-    if (out.nativeSlice[s] >= 0) {
+    if (nearest <= options().sliceToleranceMm) {
+      out.nativeSlice[s] = nearestSlice;
       ++paired;
       continue;
     }

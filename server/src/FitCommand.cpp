@@ -132,18 +132,18 @@ int FitCommand::run() const {
                    series.description.c_str(), e.what());
     }
   }
-  const bool ecv = !noEcv_ && (config_.empty() || config::EcvConfig::fromFile(config_).enabled);
-  if (ecv) failed += writeEcv(fitted);
+  const mapping::EcvOptions ecv = config_.empty() ? mapping::EcvOptions{} : config::EcvConfig::fromFile(config_);
+  if (!noEcv_ && ecv.enabled) failed += writeEcv(fitted, ecv);
   return failed > 0 ? 1 : 0;
 }
 
-int FitCommand::writeEcv(const std::vector<node::FittedT1Series>& fitted) const {
+int FitCommand::writeEcv(const std::vector<node::FittedT1Series>& fitted, const mapping::EcvOptions& options) const {
   std::vector<const node::FittedT1Series*> all;
   for (const auto& f : fitted) all.push_back(&f);
   int failed = 0;
   std::optional<double> hct;
   if (command_->count("--hematocrit")) hct = hematocrit_;
-  const node::EcvPairer pairer(config_.empty() ? mapping::EcvOptions{} : config::EcvConfig::fromFile(config_), "cpu");
+  const node::EcvPairer pairer(options, "cpu");
   for (const auto& post : fitted) {
     if (!post.series.postContrast) continue;
     const char* uid = post.series.seriesInstanceUid.c_str();

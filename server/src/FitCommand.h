@@ -17,7 +17,7 @@ class FitCommand : public Command {
 
  private:
   /// Pairs the post-contrast series with the native ones and writes their ECV maps; returns the failures.
-  int writeEcv(const std::vector<node::FittedT1Series>& fitted) const;
+  int writeEcv(const std::vector<node::FittedT1Series>& fitted, const mapping::EcvOptions& options) const;
 
   std::vector<std::string> inputs_;
   std::string out_;
