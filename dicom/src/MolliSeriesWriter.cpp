@@ -113,7 +113,7 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
       put(ds, DCM_SeriesTime, seriesClock, file);
       put(ds, DCM_ContentDate, seriesDate, file);
       put(ds, DCM_ContentTime, seriesClock, file);
-      put(ds, DCM_AccessionNumber, "", file);
+      put(ds, DCM_AccessionNumber, "TT1A" + std::to_string(options_.seed), file);  // a POST /api/hematocrit key
       put(ds, DCM_Modality, "MR", file);
       put(ds, DCM_BodyPartExamined, "HEART", file);
       put(ds, DCM_PatientPosition, "HFS", file);

@@ -212,6 +212,7 @@ EcvOutcome EcvPairer::make(const EcvPairing& pairing, std::optional<double> meas
     out.lines.push_back(buffer);
   }
   if (!hctLabel.empty()) out.map.description = "ECV map (" + hctLabel + ")";
+  if (version > 1) out.map.description += " (v" + std::to_string(version) + ")";  // as a re-fit's maps say
   return out;
 }
 

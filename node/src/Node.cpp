@@ -1,5 +1,6 @@
 #include "torcht1/node/Node.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -8,9 +9,12 @@
 #include "torcht1/dicom/DicomError.h"
 #include "torcht1/dicom/TcpNoDelay.h"
 #include "torcht1/http/PngEncoder.h"
+#include "torcht1/mapping/Hematocrit.h"
 #include "torcht1/node/NodeError.h"
 #include "torcht1/node/StatusPage.h"
 #include "DurableFile.h"
+
+#include <nlohmann/json.hpp>
 
 namespace torcht1::node {
 
@@ -41,7 +45,8 @@ Node::Node(config::Settings settings, std::ostream& log)
     : settings_(std::move(settings)),
       log_(log),
       spool_(settings_.node.spoolDir),
-      tracker_(settings_.series.idleSeconds, settings_.series.useExpectedCount) {}
+      tracker_(settings_.series.idleSeconds, settings_.series.useExpectedCount),
+      hematocrit_((std::filesystem::path(settings_.node.spoolDir) / "hematocrit").string()) {}
 
 Node::~Node() { stop(); }
 
@@ -63,7 +68,9 @@ void Node::start() {
         metrics_.counter("torcht1_dispatch_instances_total", kDispatchHelp, bad).inc(static_cast<double>(e.remaining));
       }
       // Jobs are "<series key>-v<version>": the log names the series by its UID.
-      const std::string key = e.jobId.substr(0, e.jobId.rfind("-v"));
+      // ECV maps are "<post-contrast series key>-ecv-v<version>".
+      std::string key = e.jobId.substr(0, e.jobId.rfind("-v"));
+      if (key.size() > 4 && key.compare(key.size() - 4, 4, "-ecv") == 0) key.resize(key.size() - 4);
       const auto record = tracker_.find(key);
       const std::string series = record ? record->uid : key;
       if (e.kind == DispatchEvent::Sent) {
@@ -87,7 +94,14 @@ void Node::start() {
   auto published = [this](const PipelineOutcome& outcome) {
     count(outcome);
     if (outcome.kind == PipelineOutcome::Fitted && dispatcher_) dispatcher_->wake();
+    if (outcome.kind == PipelineOutcome::Fitted && ecv_) ecv_->submit(outcome.studyUid);
   };
+  if (settings_.ecv.enabled) {
+    ecv_ = std::make_unique<EcvStage>(settings_, spool_, tracker_, outbox_.get(), log_, hematocrit_, [this] {
+      if (dispatcher_) dispatcher_->wake();
+    });
+    ecv_->start();
+  }
   pipeline_ = std::make_unique<SeriesPipeline>(settings_, spool_, tracker_, outbox_.get(), log_, published);
   // The warm-up (seconds; longer on a GPU) comes first: the idle time of the series found
   // in the spool starts at recovery, and a sender cannot resume before the port is open.
@@ -138,6 +152,7 @@ void Node::stop() {
   wake_.notify_all();
   if (scheduler_.joinable()) scheduler_.join();
   if (pipeline_) pipeline_->stop();
+  if (ecv_) ecv_->stop();
   if (dispatcher_) dispatcher_->stop();
   log_.write("stopped");
 }
@@ -164,6 +179,11 @@ void Node::recover() {
               : s.state.outcome == "not_t1" ? SeriesPhase::NotT1
               : s.state.outcome == "failed" ? SeriesPhase::Failed
                                             : SeriesPhase::Receiving;
+    if (s.state.postContrast && s.state.outcome == "fitted") {
+      r.ecv = EcvStore(spool_).readState(s.key);
+      // Fitted, but the node stopped before its ECV job ran: run it now.
+      if (ecv_ && r.ecv.outcome.empty()) ecv_->submit(s.state.studyUid);
+    }
     tracker_.restore(r, now);
     instances += r.instances;
     const auto restored = tracker_.find(r.key);
@@ -221,6 +241,31 @@ void Node::expire() {
       log_.write("expired", {{"series", r.uid}, {"state", toString(r.phase)}, {"instances", std::to_string(r.instances)}});
     }
   }
+  if (const size_t n = hematocrit_.expire(cutoff); n > 0) log_.write("expired_hematocrit", {{"values", std::to_string(n)}});
+}
+
+std::string Node::postHematocrit(const std::string& studyUid, const std::string& accession, double value) {
+  if (studyUid.empty() && accession.empty()) return "give study_instance_uid or accession_number";
+  if (const std::string why = mapping::Hematocrit::refusal(value); !why.empty()) return why;
+  hematocrit_.save({studyUid, accession, value, unixSeconds()});
+  // The study's post-contrast series are paired again now (new maps when the value is new);
+  // a study not here yet uses the value when its series come.
+  std::vector<std::string> studies;
+  for (const auto& key : spool_.seriesKeys()) {
+    const SeriesState state = spool_.readState(key);
+    if (state.outcome != "fitted" || state.studyUid.empty()) continue;
+    if ((!studyUid.empty() && state.studyUid == studyUid) || (!accession.empty() && state.accession == accession)) {
+      if (std::find(studies.begin(), studies.end(), state.studyUid) == studies.end()) studies.push_back(state.studyUid);
+    }
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f", value);
+  log_.write("hematocrit", {{"study", studyUid}, {"accession", accession}, {"value", text},
+                            {"studies_here", std::to_string(studies.size())}});
+  if (ecv_) {
+    for (const auto& s : studies) ecv_->submit(s);
+  }
+  return "";
 }
 
 uint16_t Node::stored(const dicom::ReceivedInstance& instance) {
@@ -333,6 +378,27 @@ void Node::startHttp() {
     const size_t n = requeue(destination);
     return http::HttpResponse::json("{\"requeued\": " + std::to_string(n) + "}\n");
   });
+  http_->route("POST", "/api/hematocrit", [this](const http::HttpRequest& request) {
+    // {"study_instance_uid": "...", "accession_number": "...", "hematocrit": 0.42}
+    std::string study, accession;
+    double value = 0;
+    try {
+      const auto body = nlohmann::json::parse(request.body);
+      if (!body.is_object()) throw std::runtime_error("not a JSON object");
+      study = body.value("study_instance_uid", "");
+      accession = body.value("accession_number", "");
+      const auto& h = body.at("hematocrit");
+      value = h.is_string() ? std::stod(h.get<std::string>()) : h.get<double>();
+    } catch (const std::exception& e) {
+      return http::HttpResponse::json(nlohmann::json{{"error", std::string("expected {\"study_instance_uid\" or "
+                                                                           "\"accession_number\", \"hematocrit\": 0.1-0.7}: ") + e.what()}}.dump() + "\n", 400);
+    }
+    if (const std::string why = postHematocrit(study, accession, value); !why.empty()) {
+      return http::HttpResponse::json(nlohmann::json{{"error", why}}.dump() + "\n", 400);
+    }
+    return http::HttpResponse::json(
+        nlohmann::json{{"study_instance_uid", study}, {"accession_number", accession}, {"hematocrit", value}}.dump() + "\n");
+  });
   http_->route("GET", "/preview/*", [this](const http::HttpRequest& request) {
     std::string name = request.path.substr(std::string("/preview/").size());
     const std::string suffix = ".png";
@@ -340,9 +406,13 @@ void Node::startHttp() {
       return http::HttpResponse::notFound();
     }
     name.resize(name.size() - suffix.size());
+    // "<key>.png" the T1 map, "<key>-ecv.png" the ECV map of a post-contrast series.
+    const bool ecv = name.size() > 4 && name.compare(name.size() - 4, 4, "-ecv") == 0;
+    if (ecv) name.resize(name.size() - 4);
     const auto record = tracker_.find(name);  // only known keys: nothing from the URL reaches a path
-    if (!record || record->previewFile.empty()) return http::HttpResponse::notFound("no preview for this series");
-    const std::string png = readSmallFile(record->previewFile);
+    const std::string file = !record ? "" : ecv ? record->ecv.previewFile : record->previewFile;
+    if (file.empty()) return http::HttpResponse::notFound("no preview for this series");
+    const std::string png = readSmallFile(file);
     if (png.empty()) return http::HttpResponse::notFound("no preview for this series");
     return http::HttpResponse::png(std::vector<uint8_t>(png.begin(), png.end()));
   });

@@ -10,6 +10,7 @@
 #include "torcht1/dicom/DicomInstance.h"
 #include "torcht1/dicom/SeriesAssembler.h"
 #include "torcht1/http/PngEncoder.h"
+#include "torcht1/node/EcvStore.h"
 #include "BoundedQueue.h"
 
 namespace fs = std::filesystem;
@@ -113,7 +114,7 @@ void SeriesPipeline::fail(const std::string& key, const std::string& uid, const 
     // the series is tried again after a restart: no harm
   }
   log_.write("failed", {{"series", uid}, {"reason", reason}});
-  if (published_) published_({key, PipelineOutcome::Failed, 0, 0, 0});
+  if (published_) published_({key, PipelineOutcome::Failed, 0, 0, 0, ""});
 }
 
 void SeriesPipeline::decodeLoop() {
@@ -129,7 +130,7 @@ void SeriesPipeline::decodeLoop() {
       if (files.size() == state.fittedInstances && (state.outcome == "fitted" || state.outcome == "not_t1")) {
         tracker_.unchanged(*key);  // complete again, but nothing new (a resent instance)
         log_.write("unchanged", {{"series", uid}, {"instances", std::to_string(files.size())}});
-        if (published_) published_({*key, PipelineOutcome::Unchanged, 0, 0, 0});
+        if (published_) published_({*key, PipelineOutcome::Unchanged, 0, 0, 0, ""});
         continue;
       }
       std::vector<dicom::DicomInstance> instances;
@@ -155,7 +156,7 @@ void SeriesPipeline::decodeLoop() {
         state.fittedInstances = files.size();
         spool_.writeState(*key, state);
         log_.write(event, {{"series", uid}, {"description", state.description}, {"reason", reason}});
-        if (published_) published_({*key, PipelineOutcome::NotT1, 0, 0, 0});
+        if (published_) published_({*key, PipelineOutcome::NotT1, 0, 0, 0, ""});
       };
       if (assembled.series.empty()) {
         notFitted("not_t1", !assembled.rejected.empty() ? assembled.rejected.front().reason
@@ -209,11 +210,20 @@ void SeriesPipeline::writeLoop() {
         uids.push_back(map.seriesInstanceUid);
       }
       if (outbox_) outbox_->publish(id);
+      // What ECV pairing needs of the series, before the state says "fitted": the T1 maps,
+      // the study and whether it is post-contrast.
+      const dicom::DicomInstance& first = job.prepared.series.slices.front().images.front();
+      if (settings_.ecv.enabled) {
+        EcvStore(spool_).saveT1(job.key, job.prepared.series.rows, job.prepared.series.cols, job.mapped.t1);
+      }
       SeriesState state = spool_.readState(job.key);
       state.version = job.version;
       state.fittedInstances = job.instances;
       state.outcome = "fitted";
       state.reason.clear();
+      state.studyUid = first.studyInstanceUid;
+      state.accession = first.accessionNumber;
+      state.postContrast = job.prepared.series.postContrast;
       spool_.writeState(job.key, state);
       std::string previewFile;
       if (const auto png = preview(job.prepared, job.mapped); !png.empty()) {
@@ -242,7 +252,9 @@ void SeriesPipeline::writeLoop() {
                   {"max_displacement_mm", job.mapped.maxDisplacementMm < 0 ? "" : fixed1(job.mapped.maxDisplacementMm)},
                   {"maps", std::to_string(files)},
                   {"to", outbox_ ? "outbox" : dir}});
-      if (published_) published_({job.key, PipelineOutcome::Fitted, job.mapped.fitSeconds, now - job.startedAt, files});
+      if (published_) {
+        published_({job.key, PipelineOutcome::Fitted, job.mapped.fitSeconds, now - job.startedAt, files, state.studyUid});
+      }
     } catch (const std::exception& e) {
       fail(job.key, job.uid, e.what());
     }

@@ -140,6 +140,11 @@ void SeriesTracker::forget(const std::string& key) {
   series_.erase(key);
 }
 
+void SeriesTracker::ecv(const std::string& key, const EcvState& state) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto it = series_.find(key); it != series_.end()) it->second.ecv = state;
+}
+
 std::vector<SeriesRecord> SeriesTracker::snapshot() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<SeriesRecord> all;

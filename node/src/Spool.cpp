@@ -34,6 +34,9 @@ SeriesState parseState(const std::string& path) {
       if (name == "fitted_instances") state.fittedInstances = std::stoul(value);
       if (name == "outcome") state.outcome = value;
       if (name == "reason") state.reason = value;
+      if (name == "study_uid") state.studyUid = value;
+      if (name == "accession") state.accession = value;
+      if (name == "post_contrast") state.postContrast = value == "yes";
     } catch (const std::exception&) {
       // a damaged number reads as 0: the series is fitted again, with the same UIDs
     }
@@ -44,7 +47,7 @@ SeriesState parseState(const std::string& path) {
 }  // namespace
 
 Spool::Spool(std::string root) : root_(std::move(root)) {
-  for (const char* sub : {"tmp", "series", "expired", "outbox", "failed", "staging"}) {
+  for (const char* sub : {"tmp", "series", "expired", "outbox", "failed", "staging", "hematocrit"}) {
     makeDirectory(fs::path(root_) / sub);
   }
 }
@@ -99,6 +102,16 @@ std::vector<std::string> Spool::instanceFiles(const std::string& key) const {
   }
   std::sort(files.begin(), files.end());
   return files;
+}
+
+std::vector<std::string> Spool::seriesKeys() const {
+  std::vector<std::string> keys;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::path(root_) / "series", ec)) {
+    if (entry.is_directory(ec)) keys.push_back(entry.path().filename().string());
+  }
+  std::sort(keys.begin(), keys.end());
+  return keys;
 }
 
 std::vector<Spool::SpooledSeries> Spool::recover() {
@@ -163,7 +176,8 @@ void Spool::writeState(const std::string& key, const SeriesState& state) {
   std::ostringstream out;
   out << "series_uid=" << oneLine(state.seriesUid) << "\ndescription=" << oneLine(state.description)
       << "\nversion=" << state.version << "\nfitted_instances=" << state.fittedInstances
-      << "\noutcome=" << oneLine(state.outcome) << "\nreason=" << oneLine(state.reason) << "\n";
+      << "\noutcome=" << oneLine(state.outcome) << "\nreason=" << oneLine(state.reason) << "\nstudy_uid=" << oneLine(state.studyUid)
+      << "\naccession=" << oneLine(state.accession) << "\npost_contrast=" << (state.postContrast ? "yes" : "no") << "\n";
   writeFileDurably((fs::path(seriesDir(key)) / kStateFile).string(), out.str());
 }
 

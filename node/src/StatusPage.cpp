@@ -30,6 +30,27 @@ std::string fixed(double value, int decimals) {
   return b;
 }
 
+/// A post-contrast series' ECV outcome: the ECV preview (blood pool outlined), the pairing,
+/// the hematocrit and the blood T1 values, or why there is no map.
+std::string ecvCell(const SeriesRecord& r) {
+  const EcvState& e = r.ecv;
+  if (e.outcome.empty()) return "";
+  std::string cell = "<div class=\"ecv\"><b>ECV</b> <span class=\"" + std::string(e.outcome == "made" ? "fitted" : e.outcome == "failed" ? "failed" : "queued") +
+                     "\">" + escape(e.outcome) + "</span>";
+  if (!e.previewFile.empty()) {
+    cell += "<br><img alt=\"ECV map\" src=\"/preview/" + escape(r.key) + "-ecv.png\">";
+  }
+  if (e.outcome == "made") {
+    cell += "<br><small>v" + std::to_string(e.version) + ", " + std::to_string(e.slicesMade) + " of " +
+            std::to_string(e.slices) + " slices, " + escape(e.hematocrit) + ", blood T1 native/post " +
+            escape(e.bloodT1) + " ms" +
+            (e.maxDisplacementMm >= 0 ? ", registered " + fixed(e.maxDisplacementMm, 1) + " mm" : "") +
+            "<br>with " + escape(e.nativeDescription) + " " + escape(e.nativeUid) + "</small>";
+  }
+  if (!e.reason.empty()) cell += "<br><small>" + escape(e.reason) + "</small>";
+  return cell + "</div>";
+}
+
 }  // namespace
 
 std::vector<SeriesRecord> StatusPage::recent(std::vector<SeriesRecord> all, size_t limit) {
@@ -63,6 +84,20 @@ std::string StatusPage::json(const std::vector<SeriesRecord>& series) {
         {"motion_correction", r.motion},
     };
     if (r.maxDisplacementMm >= 0) item["max_displacement_mm"] = r.maxDisplacementMm;
+    if (!r.ecv.outcome.empty()) {
+      const EcvState& e = r.ecv;
+      nlohmann::json ecv = {{"state", e.outcome},   {"reason", e.reason},
+                            {"version", e.version}, {"native_series_instance_uid", e.nativeUid},
+                            {"native_description", e.nativeDescription},
+                            {"hematocrit", e.hematocrit},
+                            {"blood_t1_native_post_ms", e.bloodT1},
+                            {"map_series_uid", e.mapSeriesUid},
+                            {"slices", e.slices},
+                            {"slices_made", e.slicesMade},
+                            {"preview", e.previewFile.empty() ? "" : "/preview/" + r.key + "-ecv.png"}};
+      if (e.maxDisplacementMm >= 0) ecv["max_displacement_mm"] = e.maxDisplacementMm;
+      item["ecv"] = ecv;
+    }
     if (r.fittedAt > 0 && r.completedAt > 0 && r.fittedAt >= r.completedAt) {
       item["complete_to_maps_seconds"] = r.fittedAt - r.completedAt;
     }
@@ -108,7 +143,7 @@ std::string StatusPage::html(const NodeSummary& node, const std::vector<SeriesRe
             (r.version > 0 ? std::to_string(r.version) : "") + "</td><td>" +
             (r.version > 0 ? fixed(1e3 * r.fitSeconds, 0) + " ms on " + escape(r.device) : "") +
             (r.version > 0 && !r.motion.empty() ? "<br><small>" + escape(r.motion) + "</small>" : "") + "</td><td>" +
-            escape(r.message) + "</td></tr>";
+            escape(r.message) + ecvCell(r) + "</td></tr>";
   }
   if (series.empty()) page += "<tr><td colspan=\"8\">Nothing received yet.</td></tr>";
   page += "</table></body></html>\n";

@@ -15,7 +15,8 @@ using tcp = boost::asio::ip::tcp;
 HttpClient::HttpClient(std::string host, int port, std::chrono::milliseconds timeout)
     : host_(std::move(host)), port_(port), timeout_(timeout) {}
 
-HttpResponse HttpClient::request(const std::string& method, const std::string& target) const {
+HttpResponse HttpClient::request(const std::string& method, const std::string& target, const std::string& body,
+                                 const std::string& contentType) const {
   HttpResponse response;
   boost::asio::io_context context;
   beast::error_code failure;
@@ -34,7 +35,12 @@ HttpResponse HttpClient::request(const std::string& method, const std::string& t
   // Asynchronous steps only because Beast's timeouts (expires_after) bound those, not the
   // blocking calls; run() returns when the last step is done.
   beast::tcp_stream stream(context);
-  http::request<http::empty_body> request{http::string_to_verb(method), target, 11};
+  http::request<http::string_body> request{http::string_to_verb(method), target, 11};
+  if (!body.empty()) {
+    request.body() = body;
+    request.set(http::field::content_type, contentType);
+    request.prepare_payload();
+  }
   request.set(http::field::host, host_ + ":" + std::to_string(port_));
   request.set(http::field::user_agent, "torcht1-tests");
   request.keep_alive(false);

@@ -23,8 +23,13 @@ class HttpClient {
   HttpResponse get(const std::string& target) const { return request("GET", target); }
   /// POST `target` with an empty body.
   HttpResponse post(const std::string& target) const { return request("POST", target); }
-  /// Any method, no body.
-  HttpResponse request(const std::string& method, const std::string& target) const;
+  /// POST `target` with a JSON body.
+  HttpResponse postJson(const std::string& target, const std::string& json) const {
+    return request("POST", target, json, "application/json");
+  }
+  /// Any method; a body when `body` is not empty.
+  HttpResponse request(const std::string& method, const std::string& target, const std::string& body = "",
+                       const std::string& contentType = "") const;
 
  private:
   std::string host_;

@@ -15,6 +15,8 @@
 #include "torcht1/http/HttpServer.h"
 #include "torcht1/http/MetricsRegistry.h"
 #include "torcht1/node/Dispatcher.h"
+#include "torcht1/node/EcvStage.h"
+#include "torcht1/node/HematocritStore.h"
 #include "torcht1/node/EventLog.h"
 #include "torcht1/node/Outbox.h"
 #include "torcht1/node/SeriesPipeline.h"
@@ -46,6 +48,12 @@ class Node : private dicom::StoreHandler {
   /// Prometheus text: counters, histograms, and gauges read now.
   std::string metrics();
   const config::Settings& settings() const { return settings_; }
+  /// No ECV job queued or in hand (true when ECV is off).
+  bool ecvIdle() const { return !ecv_ || ecv_->idle(); }
+  /// A measured hematocrit for a study (by study UID or accession number, or both): kept
+  /// durably, and the study's ECV maps are made again with it. Returns "" or why the value
+  /// is refused (one line).
+  std::string postHematocrit(const std::string& studyUid, const std::string& accession, double value);
   EventLog& log() { return log_; }
 
  private:
@@ -67,7 +75,9 @@ class Node : private dicom::StoreHandler {
   SeriesTracker tracker_;
   std::unique_ptr<Outbox> outbox_;
   std::unique_ptr<Dispatcher> dispatcher_;
+  HematocritStore hematocrit_;
   std::unique_ptr<SeriesPipeline> pipeline_;
+  std::unique_ptr<EcvStage> ecv_;
   std::unique_ptr<dicom::StoreServer> server_;
   http::MetricsRegistry metrics_;
   std::unique_ptr<http::HttpServer> http_;

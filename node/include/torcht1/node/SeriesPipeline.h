@@ -26,6 +26,7 @@ struct PipelineOutcome {
   double fitSeconds = 0;     // on the device
   double totalSeconds = 0;   // from complete to maps published
   size_t mapFiles = 0;
+  std::string studyUid;  // of a fitted series (its ECV pairing is looked at next)
 };
 
 /// Complete series in, map series out, on three threads so the device is kept busy:

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "torcht1/node/EcvState.h"
+
 namespace torcht1::node {
 
 enum class SeriesPhase { Receiving, Queued, Fitting, Fitted, NotT1, Failed };
@@ -38,6 +40,8 @@ struct SeriesRecord {
   /// found (mm); "" and -1 when it did not run.
   std::string motion;
   double maxDisplacementMm = -1;
+  /// Post-contrast series: what became of its ECV maps ("" outcome: no ECV job yet).
+  EcvState ecv;
 };
 
 /// Groups arrivals by series and decides when a series is complete: no instance for
@@ -71,6 +75,8 @@ class SeriesTracker {
   void notT1(const std::string& key, const std::string& reason);
   void failed(const std::string& key, const std::string& reason);
   void forget(const std::string& key);
+  /// The ECV outcome of a post-contrast series (a series no longer known is left alone).
+  void ecv(const std::string& key, const EcvState& state);
 
   std::vector<SeriesRecord> snapshot() const;
   std::optional<SeriesRecord> find(const std::string& key) const;

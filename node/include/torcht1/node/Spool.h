@@ -15,12 +15,19 @@ struct SeriesState {
   size_t fittedInstances = 0;  // instances that fit used
   std::string outcome;         // "", "fitted", "not_t1", "failed"
   std::string reason;          // one line for not_t1 and failed
+  /// Of the fitted series, for ECV pairing without reading its images: the study it belongs
+  /// to, its accession number, and whether it is post-contrast.
+  std::string studyUid;
+  std::string accession;
+  bool postContrast = false;
 };
 
 /// The durable spool on disk:
 ///   tmp/                      instances being received (removed at start-up: never acknowledged)
 ///   series/<key>/<sop>.dcm    received instances, fsync'd before the success response
 ///   series/<key>/state        SeriesState
+///   series/<key>/t1maps, ecv  what ECV pairing keeps of a fitted series (EcvStore)
+///   hematocrit/               measured hematocrit values per study (HematocritStore)
 ///   expired/<key>             the state of a fitted series that left after node.retention_hours
 ///                             (one small file per series, kept: its last version numbers the next)
 /// (outbox/, failed/ and staging/ belong to the Outbox.) Keys are the UIDs themselves when
@@ -46,6 +53,8 @@ class Spool {
   Committed commit(const dicom::ReceivedInstance& instance);
 
   std::vector<std::string> instanceFiles(const std::string& key) const;
+  /// Every series folder's key, sorted.
+  std::vector<std::string> seriesKeys() const;
 
   struct SpooledSeries {
     std::string key;
