@@ -60,61 +60,77 @@ EcvPairing EcvPairer::pair(const FittedT1Series& post, const std::vector<const F
     out.reason = "no native T1 series of this study (yet)";
     return out;
   }
-  // The latest native series acquired before the post-contrast one: one acquired after it
+  // Native series acquired before the post-contrast one, latest first: one acquired after it
   // saw the contrast agent, whatever its description says.
   std::sort(natives.begin(), natives.end(),
-            [](const FittedT1Series* a, const FittedT1Series* b) { return acquiredBefore(a->series, b->series); });
-  const FittedT1Series* chosen = nullptr;
-  size_t before = 0;
+            [](const FittedT1Series* a, const FittedT1Series* b) { return acquiredBefore(b->series, a->series); });
+  std::vector<const FittedT1Series*> before;
   for (const auto* n : natives) {
-    if (acquiredBefore(n->series, post.series)) {
-      chosen = n;
-      ++before;
-    }
+    if (acquiredBefore(n->series, post.series)) before.push_back(n);
   }
-  if (chosen == nullptr) {
+  if (before.empty()) {
     out.reason = "no native T1 series of this study acquired before it (" + std::to_string(natives.size()) +
                  " acquired after it, by series time or number)";
     return out;
   }
-  // Per post slice: the chosen series' slice nearest in position, within the tolerance (a
-  // slice only an earlier native series has is not looked for: see the issue note).
+  out.nativeOf.assign(post.series.slices.size(), nullptr);
+  // Per post slice: the latest native series with a slice at its position (within the
+  // tolerance, the same orientation); a slice only an earlier series has pairs with that one.
   int paired = 0;
   for (size_t s = 0; s < post.series.slices.size(); ++s) {
     const auto* p = firstImage(post.series.slices[s]);
-    double nearest = 1e300;
-    int nearestSlice = -1;
-    for (size_t k = 0; k < chosen->series.slices.size(); ++k) {
-      const auto* n = firstImage(chosen->series.slices[k]);
-      if (!n || !sameOrientation(*n, *p)) continue;
-      const double d = std::abs(n->normalPosition() - p->normalPosition());
-      if (d < nearest) {
-        nearest = d;
-        nearestSlice = static_cast<int>(k);
+    double nearestAny = 1e300;
+    for (const auto* candidate : before) {
+      double nearest = 1e300;
+      int nearestSlice = -1;
+      for (size_t k = 0; k < candidate->series.slices.size(); ++k) {
+        const auto* n = firstImage(candidate->series.slices[k]);
+        if (!n || !p || !sameOrientation(*n, *p)) continue;
+        const double d = std::abs(n->normalPosition() - p->normalPosition());
+        if (d < nearest) {
+          nearest = d;
+          nearestSlice = static_cast<int>(k);
+        }
+      }
+      nearestAny = std::min(nearestAny, nearest);
+      if (nearest <= options().sliceToleranceMm) {
+        out.nativeOf[s] = candidate;
+        out.nativeSlice[s] = nearestSlice;
+        ++paired;
+        if (std::find(out.natives.begin(), out.natives.end(), candidate) == out.natives.end()) out.natives.push_back(candidate);
+        break;
       }
     }
-    if (nearest <= options().sliceToleranceMm) {
-      out.nativeSlice[s] = nearestSlice;
-      ++paired;
-      continue;
-    }
+    if (out.nativeOf[s] != nullptr) continue;
     char buffer[200];
-    if (nearest < 1e300) {
-      std::snprintf(buffer, sizeof buffer, "no native slice within %.1f mm (nearest %.1f mm away)", options().sliceToleranceMm, nearest);
+    if (nearestAny < 1e300) {
+      std::snprintf(buffer, sizeof buffer, "no native slice within %.1f mm (nearest %.1f mm away)", options().sliceToleranceMm, nearestAny);
     } else {
       std::snprintf(buffer, sizeof buffer, "no native slice of the same orientation");
     }
     out.sliceReasons[s] = buffer;
   }
+  const FittedT1Series* latest = before.front();
   if (paired == 0) {
-    out.reason = "no slice of native series " + chosen->series.seriesInstanceUid + " (" + chosen->series.description +
-                 ") matches: " + out.sliceReasons.front();
+    out.reason = "no slice of native series " + latest->series.seriesInstanceUid + " (" + latest->series.description +
+                 ")" + (before.size() > 1 ? " or " + std::to_string(before.size() - 1) + " earlier one(s)" : "") +
+                 " matches: " + out.sliceReasons.front();
     return out;
   }
-  out.native = chosen;
-  if (before > 1) {
-    out.note = "paired with native series " + chosen->series.seriesInstanceUid + " (" + chosen->series.description +
-               "), the latest of " + std::to_string(before) + " native series before it";
+  std::sort(out.natives.begin(), out.natives.end(),
+            [](const FittedT1Series* a, const FittedT1Series* b) { return acquiredBefore(b->series, a->series); });
+  out.native = out.natives.front();
+  if (out.natives.size() == 1 && before.size() > 1) {
+    out.note = "paired with native series " + out.native->series.seriesInstanceUid + " (" + out.native->series.description +
+               "), the latest of " + std::to_string(before.size()) + " native series before it";
+    if (out.native != latest) out.note += " with these slices";
+  } else if (out.natives.size() > 1) {
+    out.note = "slices paired with " + std::to_string(out.natives.size()) + " native series, each with the latest that has it:";
+    for (size_t s = 0; s < post.series.slices.size(); ++s) {
+      if (out.nativeOf[s] == nullptr) continue;
+      out.note += " slice " + std::to_string(s + 1) + " with " + out.nativeOf[s]->series.seriesInstanceUid + " (" +
+                  out.nativeOf[s]->series.description + ")" + (s + 1 < post.series.slices.size() ? ";" : "");
+    }
   }
   return out;
 }
@@ -142,25 +158,26 @@ EcvOutcome EcvPairer::make(const EcvPairing& pairing, std::optional<double> meas
   std::string hctLabel;
   for (size_t s = 0; s < post.series.slices.size(); ++s) {
     const int k = pairing.nativeSlice[s];
-    if (k < 0) {
+    if (k < 0 || pairing.nativeOf.size() <= s || pairing.nativeOf[s] == nullptr) {
       out.slices.emplace_back();
       out.slices.back().reason = pairing.sliceReasons[s];
       continue;
     }
-    if (post.series.rows != native.series.rows || post.series.cols != native.series.cols) {
+    const FittedT1Series& partner = *pairing.nativeOf[s];
+    if (post.series.rows != partner.series.rows || post.series.cols != partner.series.cols) {
       out.slices.emplace_back();
       out.slices.back().reason = "the post-contrast images are " + std::to_string(post.series.rows) + "x" +
                                  std::to_string(post.series.cols) + ", the native ones " +
-                                 std::to_string(native.series.rows) + "x" + std::to_string(native.series.cols);
+                                 std::to_string(partner.series.rows) + "x" + std::to_string(partner.series.cols);
       continue;
     }
-    const auto& ni = native.series.slices[static_cast<size_t>(k)].images.front();
+    const auto& ni = partner.series.slices[static_cast<size_t>(k)].images.front();
     mapping::EcvSliceInput in;
-    in.rows = native.series.rows;
-    in.cols = native.series.cols;
+    in.rows = partner.series.rows;
+    in.cols = partner.series.cols;
     in.rowSpacingMm = ni.spacing[0] > 0 ? ni.spacing[0] : 1.0;
     in.colSpacingMm = ni.spacing[1] > 0 ? ni.spacing[1] : 1.0;
-    in.nativeT1 = native.t1[static_cast<size_t>(k)];
+    in.nativeT1 = partner.t1[static_cast<size_t>(k)];
     in.postT1 = post.t1[s];
     in.fieldStrengthT = ni.magneticFieldStrength;
     in.measuredHematocrit = measuredHct;
@@ -195,15 +212,17 @@ EcvOutcome EcvPairer::make(const EcvPairing& pairing, std::optional<double> meas
     }
     ++out.made;
     hctLabel = e.hematocrit.label();
-    out.source.slices.push_back(native.series.slices[static_cast<size_t>(k)]);
+    out.source.slices.push_back(pairing.nativeOf[s]->series.slices[static_cast<size_t>(k)]);
     dicom::SliceMap slice;
     slice.values = e.ecvPercent;
     slice.alsoDerivedFrom = post.series.slices[s].images;
     slice.derivationNote = e.description();
     out.map.slices.push_back(std::move(slice));
     std::snprintf(buffer, sizeof buffer,
-                  "slice %zu: ECV with native slice %d: blood T1 %.0f/%.0f ms (%lld voxels), %s, post %s%s, %lld voxels",
-                  s + 1, k + 1, e.blood.nativeT1Ms, e.blood.postT1Ms, static_cast<long long>(e.blood.voxels),
+                  "slice %zu: ECV with native slice %d%s: blood T1 %.0f/%.0f ms (%lld voxels), %s, post %s%s, %lld voxels",
+                  s + 1, k + 1,
+                  pairing.natives.size() > 1 ? (" of " + pairing.nativeOf[s]->series.seriesInstanceUid).c_str() : "",
+                  e.blood.nativeT1Ms, e.blood.postT1Ms, static_cast<long long>(e.blood.voxels),
                   e.hematocrit.label().c_str(),
                   e.registration.kept ? "registered " : "not registered",
                   e.registration.kept ? (std::to_string(e.registration.maxDisplacementMm).substr(0, 4) + " mm").c_str()

@@ -166,16 +166,21 @@ void EcvStage::run(const std::string& studyUid) {
     const EcvState previous = store_.readState(l->key);
     const EcvPairing pairing = pairer_.pair(post, candidates);
     const auto measured = hematocrit_.find(studyUid, l->state.accession);
-    const Loaded* partner = nullptr;
-    for (const auto& n : all) {
-      if (&n->fitted == pairing.native) partner = n.get();
+    // Every native series a slice pairs with (latest first), with its fit version.
+    std::string natives, nativeUids;
+    for (const auto* used : pairing.natives) {
+      for (const auto& n : all) {
+        if (&n->fitted != used) continue;
+        natives += (natives.empty() ? "" : ",") + n->state.seriesUid + "@v" + std::to_string(n->state.version);
+        nativeUids += (nativeUids.empty() ? "" : ",") + n->state.seriesUid;
+      }
     }
+    const bool partnered = pairing.native != nullptr && !natives.empty();
     const std::string signature =
-        partner == nullptr ? "none|" + pairing.reason
-                           : "native=" + partner->state.seriesUid + "@v" + std::to_string(partner->state.version) +
-                                 "|post=v" + std::to_string(l->state.version) + "|slices=" +
-                                 std::to_string(post.series.slices.size()) + "|hct=" +
-                                 (measured ? fixed(measured->value, 4) : settings_.ecv.hematocrit);
+        !partnered ? "none|" + pairing.reason
+                   : "native=" + natives + "|post=v" + std::to_string(l->state.version) + "|slices=" +
+                         std::to_string(post.series.slices.size()) + "|hct=" +
+                         (measured ? fixed(measured->value, 4) : settings_.ecv.hematocrit);
     if (signature == previous.signature) continue;  // nothing new for this series
 
     EcvState next;
@@ -192,14 +197,14 @@ void EcvStage::run(const std::string& studyUid) {
       tracker_.ecv(l->key, next);
       log_.write(event, {{"series", uid}, {"description", post.series.description}, {"reason", reason}});
     };
-    if (partner == nullptr) {
+    if (!partnered) {
       // No native series yet (the post-contrast one came first): it pairs when one comes.
       const bool later = pairing.reason.find("(yet)") != std::string::npos;
       settle(later ? "waiting" : "none", pairing.reason, later ? "ecv_waiting" : "no_ecv");
       continue;
     }
-    next.nativeUid = partner->state.seriesUid;
-    next.nativeDescription = partner->fitted.series.description;
+    next.nativeUid = nativeUids;
+    next.nativeDescription = pairing.native->series.description;
     if (!measured && settings_.ecv.hematocrit == "required") {
       settle("waiting", "waiting for a measured hematocrit (ecv.hematocrit: required): POST /api/hematocrit", "ecv_waiting");
       continue;

@@ -102,5 +102,27 @@ TEST(EcvPairerTest, SlicesElsewhereOrTiltedDoNotPairAndSayWhy) {
   EXPECT_EQ(outcome.made, 0);
 }
 
+TEST(EcvPairerTest, EachSlicePairsWithTheLatestNativeSeriesThatHasIt) {
+  // A full native stack, then a native repeat of the mid slice only (a breath-hold redone):
+  // the mid post slice pairs with the repeat, the others with the full stack.
+  const node::EcvPairer pairer(mapping::EcvOptions{});
+  const auto stack = series("native-stack", "study", false, "20261207100000", 5, {-10, 0, 10});
+  const auto repeat = series("native-repeat", "study", false, "20261207100500", 6, {0.5});
+  const auto post = series("post", "study", true, "20261207102000", 8, {-10, 0, 10, 20});
+  const auto pairing = pairer.pair(post, {&repeat, &stack, &post});
+  ASSERT_NE(pairing.native, nullptr) << pairing.reason;
+  EXPECT_EQ(pairing.native->series.seriesInstanceUid, "native-repeat") << "the latest one used is the source";
+  ASSERT_EQ(pairing.nativeOf.size(), 4u);
+  EXPECT_EQ(pairing.nativeOf[0], &stack);
+  EXPECT_EQ(pairing.nativeOf[1], &repeat);
+  EXPECT_EQ(pairing.nativeOf[2], &stack);
+  EXPECT_EQ(pairing.nativeOf[3], nullptr);
+  EXPECT_EQ(pairing.nativeSlice, (std::vector<int>{0, 0, 2, -1}));
+  EXPECT_NE(pairing.sliceReasons[3].find("nearest 10.0 mm away"), std::string::npos) << pairing.sliceReasons[3];
+  EXPECT_EQ(pairing.natives.size(), 2u);
+  EXPECT_NE(pairing.note.find("slice 2 with native-repeat"), std::string::npos) << pairing.note;
+  EXPECT_NE(pairing.note.find("slice 1 with native-stack"), std::string::npos) << pairing.note;
+}
+
 }  // namespace
 }  // namespace torcht1

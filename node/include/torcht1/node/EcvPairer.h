@@ -20,10 +20,16 @@ struct FittedT1Series {
 
 /// One post-contrast series matched to the native series of its study.
 struct EcvPairing {
-  const FittedT1Series* native = nullptr;  // null: no partner (see reason)
+  /// The latest native series a slice pairs with (the ECV series' source); null: no partner
+  /// (see reason).
+  const FittedT1Series* native = nullptr;
   const FittedT1Series* post = nullptr;
-  /// Per post slice, the native slice it pairs with (-1: none, see sliceReasons).
+  /// Per post slice, the native series and its slice it pairs with (null / -1: none, see
+  /// sliceReasons): the latest native series before the post-contrast one that has the slice.
+  std::vector<const FittedT1Series*> nativeOf;
   std::vector<int> nativeSlice;
+  /// Every native series some slice pairs with, latest first.
+  std::vector<const FittedT1Series*> natives;
   std::vector<std::string> sliceReasons;
   /// Why there is no pairing at all, or which native series was chosen among several.
   std::string reason;
@@ -43,8 +49,9 @@ struct EcvOutcome {
 };
 
 /// Pairs native and post-contrast T1 series of one study slice by slice (position along the
-/// normal within a tolerance, the same orientation), picks among several native series the
-/// latest acquired before the post-contrast one, and makes the ECV maps with EcvCalculator.
+/// normal within a tolerance, the same orientation), each post slice with the latest native
+/// series acquired before the post-contrast one that has that slice, and makes the ECV maps
+/// with EcvCalculator.
 /// No Torch here beyond the calculator; no DICOM beyond the plain series structs.
 class EcvPairer {
  public:

@@ -15,6 +15,8 @@ struct EcvState {
   /// The inputs of the last outcome (partner and its fit version, this fit's version, the
   /// hematocrit): a job with the same inputs changes nothing.
   std::string signature;
+  /// The native series paired with (several, comma-separated, latest first, when slices
+  /// paired with different ones) and the description of the latest.
   std::string nativeUid, nativeDescription;
   std::string hematocrit;  // "measured Hct 0.40", "synthetic Hct 0.42"
   std::string bloodT1;     // per made slice, native/post ms: "1598/301; 1602/299"
