@@ -59,6 +59,13 @@ std::string readSmallFile(const std::string& path) {
   return text.str();
 }
 
+std::string oneLine(std::string text) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return text;
+}
+
 void readKeyValues(const std::string& path, const std::function<void(const std::string&, const std::string&)>& take) {
   std::istringstream in(readSmallFile(path));
   std::string line;

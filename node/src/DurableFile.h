@@ -18,6 +18,8 @@ void renameDurably(const std::string& from, const std::string& to);
 void writeFileDurably(const std::string& path, const std::string& content);
 /// The whole file, or "" when it cannot be read.
 std::string readSmallFile(const std::string& path);
+/// `text` with line breaks replaced by spaces: a value for one "name=value" line.
+std::string oneLine(std::string text);
 /// Hands each "name=value" line of a small file to `take` (lines without '=' are skipped;
 /// nothing when the file cannot be read).
 void readKeyValues(const std::string& path, const std::function<void(const std::string&, const std::string&)>& take);

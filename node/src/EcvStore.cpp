@@ -16,13 +16,6 @@ namespace {
 
 const char kMagic[8] = {'T', '1', 'M', 'A', 'P', 'S', '1', '\n'};
 
-std::string oneLine(std::string s) {
-  for (char& c : s) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return s;
-}
-
 std::string path(const Spool& spool, const std::string& key, const char* name) {
   return (fs::path(spool.seriesDir(key)) / name).string();
 }

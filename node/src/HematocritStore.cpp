@@ -36,13 +36,6 @@ std::optional<MeasuredHematocrit> parse(const std::string& file) {
   return m;
 }
 
-std::string oneLine(std::string s) {
-  for (char& c : s) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return s;
-}
-
 }  // namespace
 
 HematocritStore::HematocritStore(std::string dir) : dir_(std::move(dir)) {

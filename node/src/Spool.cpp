@@ -18,12 +18,6 @@ namespace {
 
 const char kStateFile[] = "state";
 
-std::string oneLine(std::string s) {
-  std::replace(s.begin(), s.end(), '\n', ' ');
-  std::replace(s.begin(), s.end(), '\r', ' ');
-  return s;
-}
-
 SeriesState parseState(const std::string& path) {
   SeriesState state;
   readKeyValues(path, [&](const std::string& name, const std::string& value) {
