@@ -19,21 +19,7 @@ OutputConfig::Output OutputConfig::fromDocument(const ConfigDocument& document) 
   const YAML::Node node = document.section("output");
   if (!node.IsDefined()) return out;
   YamlSection s(node, "output", document);
-  s.custom("maps", [&](const YAML::Node& v, const std::string& key) {
-    if (!v.IsSequence() || v.size() == 0) s.fail(v, key, "expected a list of maps, e.g. [T1, T1_SD]");
-    out.maps.clear();
-    const auto known = knownMaps();
-    for (const auto& item : v) {
-      const std::string name = s.scalar<std::string>(item, key, "a map name");
-      if (std::find(known.begin(), known.end(), name) == known.end()) {
-        std::string list;
-        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-        s.fail(item, key, "unknown map '" + name + "' (known: " + list + ")");
-      }
-      if (std::find(out.maps.begin(), out.maps.end(), name) != out.maps.end()) s.fail(item, key, "'" + name + "' twice");
-      out.maps.push_back(name);
-    }
-  });
+  s.names("maps", knownMaps(), out.maps, "[T1, T1_SD]");
   s.number("series_number_offset", out.seriesNumberOffset, 1, 10000);
   s.text("dir", [&](const std::string& v) {
     if (v.empty()) throw std::runtime_error("must not be empty");

@@ -3,12 +3,14 @@
 // Strict reading of one YAML mapping: every key must be known, values are type- and
 // range-checked, and every error is a ConfigError with file, line, column and key.
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include <yaml-cpp/yaml.h>
 
@@ -75,6 +77,25 @@ class YamlSection {
       YamlSection inner(v, keyPath(name), document_);
       fill(inner);
       inner.read();
+    };
+  }
+  /// A non-empty list of distinct map names, each one of `known`.
+  void names(const std::string& name, const std::vector<std::string>& known, std::vector<std::string>& out,
+             const std::string& example) {
+    readers_[name] = [this, &out, known, name, example](const YAML::Node& v) {
+      const std::string key = keyPath(name);
+      if (!v.IsSequence() || v.size() == 0) fail(v, key, "expected a list of maps, e.g. " + example);
+      out.clear();
+      for (const auto& item : v) {
+        const std::string value = scalar<std::string>(item, key, "a name");
+        if (std::find(known.begin(), known.end(), value) == known.end()) {
+          std::string list;
+          for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+          fail(item, key, "unknown map '" + value + "' (known: " + list + ")");
+        }
+        if (std::find(out.begin(), out.end(), value) != out.end()) fail(item, key, "'" + value + "' twice");
+        out.push_back(value);
+      }
     };
   }
   void custom(const std::string& name, std::function<void(const YAML::Node&, const std::string&)> read) {

@@ -113,8 +113,8 @@ std::vector<std::string> ColourMapWriter::write(const MolliSeries& source, const
         file);
     put(ds, DCM_InstanceNumber, std::to_string(s + 1), file);
     put(ds, DCM_PatientOrientation, "", file);
-    put(ds, DCM_ImageType, "DERIVED\\SECONDARY\\T1 MAP\\COLOUR", file);
-    put(ds, DCM_DerivationDescription, "TorchT1 node " + programVersion_ + ": T1 map in viridis, " +
+    put(ds, DCM_ImageType, map.quantity.colourImageType, file);
+    put(ds, DCM_DerivationDescription, "TorchT1 node " + programVersion_ + ": " + map.quantity.name + " map in viridis, " +
                                            std::to_string(std::lround(lo)) + " to " + std::to_string(std::lround(hi)) +
                                            " " + map.unit + ", invalid voxels black, colour bar burnt in", file);
     put(ds, DCM_BurnedInAnnotation, "YES", file);

@@ -35,7 +35,7 @@ std::vector<std::string> DerivedSeriesWriter::write(const MolliSeries& source, c
     throw DicomError("series " + source.seriesInstanceUid + ": " + std::to_string(map.slices.size()) +
                      " map slices for " + std::to_string(source.slices.size()) + " source slices");
   }
-  const std::string seriesUid = DicomUid::fromName(map.uidName(source.seriesInstanceUid, map.pairedSeriesUid));
+  const std::string seriesUid = DicomUid::fromName(map.uidName(source.seriesInstanceUid));
   const fs::path folder = fs::path(dir) / seriesUid;
   fs::create_directories(folder);
   std::vector<std::string> files;

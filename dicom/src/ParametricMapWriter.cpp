@@ -31,18 +31,11 @@ namespace torcht1::dicom {
 
 namespace {
 
-// Codes. The quantity is DCM 113063 "T1", DICOM's own code for T1 among its image-derivation
-// codes (CID 7203, beside 113065 "T2" and 113041 "Apparent Diffusion Coefficient", which
-// ADC parametric maps use as their quantity); it also names the derivation. The DCM 12635x
-// codes are not the quantity but T1 *measurement methods* (CID 4107): MOLLI is a Look-Locker
-// inversion recovery, so (126351, DCM, "T1 by Inversion Recovery") is the measurement method.
-const char* const kT1[] = {"113063", "DCM", "T1"};
-const char* const kInversionRecovery[] = {"126351", "DCM", "T1 by Inversion Recovery"};
+// Codes beside the map's own quantity (MapQuantity: T1, ECV).
 const char* const kQuantity[] = {"246205007", "SCT", "Quantity"};
 const char* const kMeasurementMethod[] = {"370129005", "SCT", "Measurement Method"};
-const char* const kMillisecond[] = {"ms", "UCUM", "millisecond"};
 const char* const kSourceForProcessing[] = {"121322", "DCM", "Source image for image processing operation"};
-const char* const kHeart[] = {"80891009", "SCT", "Heart"};  // MOLLI maps the heart
+const char* const kHeart[] = {"80891009", "SCT", "Heart"};  // T1 and ECV maps of the heart
 
 /// A decimal string (VR DS, at most 16 characters) as close to `value` as fits.
 std::string decimalString(double value) {
@@ -59,9 +52,12 @@ void check(const OFCondition& status, const std::string& file, const std::string
 }
 
 CodeSequenceMacro* code(const char* const (&c)[3]) { return new CodeSequenceMacro(c[0], c[1], c[2]); }
+CodeSequenceMacro* code(const CodedConcept& c) {
+  return new CodeSequenceMacro(c.value.c_str(), c.scheme.c_str(), c.meaning.c_str());
+}
 
 /// A Quantity Definition content item: `name` = `value`, both codes.
-ContentItemMacro* codedItem(const char* const (&name)[3], const char* const (&value)[3]) {
+ContentItemMacro* codedItem(const char* const (&name)[3], const CodedConcept& value) {
   auto* item = new ContentItemMacro;
   item->setValueType(ContentItemMacro::VT_CODE);
   item->getEntireConceptNameCodeSequence().push_back(code(name));
@@ -85,12 +81,16 @@ std::vector<std::string> ParametricMapWriter::write(const MolliSeries& source, c
   }
   fs::create_directories(folder);
   const DicomInstance& first = source.slices.front().images.front();
+  const MapQuantity& q = map.quantity;
   const size_t voxels = static_cast<size_t>(source.rows) * static_cast<size_t>(source.cols);
 
   // The instance UID also depends on which source images went in (as the MR maps' do).
   std::string sourceSops;
   for (const auto& slice : source.slices) {
     for (const auto& image : slice.images) sourceSops += image.sopInstanceUid + "/" + std::to_string(image.frame) + ";";
+  }
+  for (const auto& slice : map.slices) {
+    for (const auto& image : slice.alsoDerivedFrom) sourceSops += image.sopInstanceUid + "/" + std::to_string(image.frame) + ";";
   }
 
   // ImageType and FrameType: DERIVED\PRIMARY\<image flavour>\<derived pixel contrast>.
@@ -111,7 +111,7 @@ std::vector<std::string> ParametricMapWriter::write(const MolliSeries& source, c
       IODEnhGeneralEquipmentModule::EquipmentInfo("TorchT1 node", "TorchT1 node",
                                                   "0",  // software: no device serial number (type 1)
                                                   programVersion_.c_str()),
-      ContentIdentificationMacro("1", "T1_MAP", "T1 in ms from a MOLLI fit; 0 where not valid", ""),
+      ContentIdentificationMacro("1", q.contentLabel.c_str(), q.contentDescription.c_str(), ""),
       type[2].c_str(), type[3].c_str(), DPMTypes::CQ_RESEARCH);
   if (const OFCondition* error = OFget<OFCondition>(&created)) check(*error, file, "cannot create the parametric map");
   DPMParametricMapIOD& pmap = *OFget<DPMParametricMapIOD>(&created);
@@ -146,11 +146,16 @@ std::vector<std::string> ParametricMapWriter::write(const MolliSeries& source, c
   check(mapping->setDoubleFloatRealWorldValueLastValueMapped(highest), file, "RWVM last value");
   check(mapping->setRealWorldValueSlope(1), file, "RWVM slope");
   check(mapping->setRealWorldValueIntercept(0), file, "RWVM intercept");
-  check(mapping->setLUTLabel("T1"), file, "RWVM LUT label");
-  check(mapping->setLUTExplanation("T1 (ms); 0 where the fit was not valid"), file, "RWVM LUT explanation");
-  check(mapping->getMeasurementUnitsCode().set(kMillisecond[0], kMillisecond[1], kMillisecond[2]), file, "RWVM unit");
-  mapping->getEntireQuantityDefinitionSequence().push_back(codedItem(kQuantity, kT1));
-  mapping->getEntireQuantityDefinitionSequence().push_back(codedItem(kMeasurementMethod, kInversionRecovery));
+  check(mapping->setLUTLabel(q.name.c_str()), file, "RWVM LUT label");
+  check(mapping->setLUTExplanation(q.lutExplanation.c_str()), file, "RWVM LUT explanation");
+  check(mapping->getMeasurementUnitsCode().set(q.unit.value.c_str(), q.unit.scheme.c_str(), q.unit.meaning.c_str()), file,
+        "RWVM unit");
+  if (!q.quantity.value.empty()) {
+    mapping->getEntireQuantityDefinitionSequence().push_back(codedItem(kQuantity, q.quantity));
+  }
+  if (!q.measurementMethod.value.empty()) {
+    mapping->getEntireQuantityDefinitionSequence().push_back(codedItem(kMeasurementMethod, q.measurementMethod));
+  }
   check(pmap.addForAllFrames(rwvm), file, "Real World Value Mapping");
 
   FGPixelValueTransformation identity;
@@ -205,17 +210,26 @@ std::vector<std::string> ParametricMapWriter::write(const MolliSeries& source, c
     check(content.setDimensionIndexValues(static_cast<Uint32>(s + 1), 0), file, "Dimension Index Values");
     FGDerivationImage derivation;
     DerivationImageItem* derived = nullptr;
-    check(derivation.addDerivationImageItem(CodeSequenceMacro(kT1[0], kT1[1], kT1[2]),
-                                            ("TorchT1 node " + programVersion_ + ": " + method_).c_str(), derived),
+    // DerivationDescription is ST: at most 1024 characters.
+    std::string described = "TorchT1 node " + programVersion_ + ": " + method_;
+    if (!map.slices[s].derivationNote.empty()) described += "; " + map.slices[s].derivationNote;
+    if (described.size() > 1024) described.resize(1024);
+    check(derivation.addDerivationImageItem(
+              CodeSequenceMacro(q.derivation.value.c_str(), q.derivation.scheme.c_str(), q.derivation.meaning.c_str()),
+              described.c_str(), derived),
           file, "Derivation Image");
-    for (const auto& sourceImage : slice.images) {
+    // The slice's source images, and those of a paired series (ECV: the post-contrast slice).
+    std::vector<const DicomInstance*> sources;
+    for (const auto& image : slice.images) sources.push_back(&image);
+    for (const auto& image : map.slices[s].alsoDerivedFrom) sources.push_back(&image);
+    for (const DicomInstance* sourceImage : sources) {
       auto item = std::make_unique<SourceImageItem>();
       ImageSOPInstanceReferenceMacro& reference = item->getImageSOPInstanceReference();
-      check(reference.setReferencedSOPClassUID(sourceImage.sopClassUid.c_str()), file, "Referenced SOP Class UID");
-      check(reference.setReferencedSOPInstanceUID(sourceImage.sopInstanceUid.c_str()), file,
+      check(reference.setReferencedSOPClassUID(sourceImage->sopClassUid.c_str()), file, "Referenced SOP Class UID");
+      check(reference.setReferencedSOPInstanceUID(sourceImage->sopInstanceUid.c_str()), file,
             "Referenced SOP Instance UID");
-      if (sourceImage.frame > 0) {
-        check(reference.addReferencedFrameNumber(static_cast<Uint16>(sourceImage.frame)), file, "Referenced Frame Number");
+      if (sourceImage->frame > 0) {
+        check(reference.addReferencedFrameNumber(static_cast<Uint16>(sourceImage->frame)), file, "Referenced Frame Number");
       }
       check(item->getPurposeOfReferenceCode().set(kSourceForProcessing[0], kSourceForProcessing[1],
                                                   kSourceForProcessing[2]),
@@ -229,14 +243,19 @@ std::vector<std::string> ParametricMapWriter::write(const MolliSeries& source, c
 
   // The source series and its images, for the Common Instance Reference module.
   IODReferences references;
+  std::vector<const DicomInstance*> referenced;
   for (const auto& slice : source.slices) {
-    for (const auto& image : slice.images) {
-      auto reference = std::make_unique<IODImageReference>("", image.studyInstanceUid.c_str(),
-                                                           image.seriesInstanceUid.c_str(),
-                                                           image.sopInstanceUid.c_str(), image.sopClassUid.c_str());
-      if (!references.add(reference.get())) throw DicomError(file + ": cannot reference " + image.name());
-      reference.release();  // owned by `references` now
-    }
+    for (const auto& image : slice.images) referenced.push_back(&image);
+  }
+  for (const auto& slice : map.slices) {
+    for (const auto& image : slice.alsoDerivedFrom) referenced.push_back(&image);
+  }
+  for (const DicomInstance* image : referenced) {
+    auto reference = std::make_unique<IODImageReference>("", image->studyInstanceUid.c_str(),
+                                                         image->seriesInstanceUid.c_str(),
+                                                         image->sopInstanceUid.c_str(), image->sopClassUid.c_str());
+    if (!references.add(reference.get())) throw DicomError(file + ": cannot reference " + image->name());
+    reference.release();  // owned by `references` now
   }
   pmap.getIODCommonInstanceReferenceModule().addReferences(references, first.studyInstanceUid.c_str());
 

@@ -51,13 +51,16 @@ std::optional<Hematocrit> Hematocrit::choose(const EcvOptions& options, std::opt
     h.method = buffer;
   } else if (std::abs(fieldStrengthT - 3.0) <= 0.5) {
     if (options.synthetic3TSlope == 0) {
-      reason = "no synthetic hematocrit at 3 T without a site calibration (ecv.synthetic_3t; the 1.5 T formula "
-               "over-estimates ECV at 3 T): waiting for a measured hematocrit";
+      reason = "no synthetic hematocrit at 3 T: the site turned the calibration off (ecv.synthetic_3t.slope 0): "
+               "waiting for a measured hematocrit";
       return std::nullopt;
     }
     h.value = options.synthetic3TSlope / nativeBloodT1Ms + options.synthetic3TIntercept;
-    std::snprintf(buffer, sizeof buffer, "synthetic hematocrit %g/T1_blood %+g at 3 T (site calibration), blood T1 %.0f ms",
-                  options.synthetic3TSlope, options.synthetic3TIntercept, nativeBloodT1Ms);
+    const bool published = options.synthetic3TSlope == EcvOptions::kReiter3TSlope &&
+                           options.synthetic3TIntercept == EcvOptions::kReiter3TIntercept;
+    std::snprintf(buffer, sizeof buffer, "synthetic hematocrit %g/T1_blood %+g at 3 T (%s), blood T1 %.0f ms",
+                  options.synthetic3TSlope, options.synthetic3TIntercept,
+                  published ? "Reiter et al. 2024, MOLLI 5(3)3" : "site calibration", nativeBloodT1Ms);
     h.method = buffer;
   } else {
     std::snprintf(buffer, sizeof buffer,

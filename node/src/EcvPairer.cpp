@@ -37,7 +37,7 @@ EcvPairer::EcvPairer(mapping::EcvOptions options, std::string device) : calculat
 
 std::string EcvPairer::method() {
   return "ECV = (1 - Hct) (1/T1post - 1/T1native)myo / (1/T1post - 1/T1native)blood (Messroghli et al., JCMR "
-         "2017;19:75), stored as percent x 10";
+         "2017;19:75)";
 }
 
 EcvPairing EcvPairer::pair(const FittedT1Series& post, const std::vector<const FittedT1Series*>& candidates) const {

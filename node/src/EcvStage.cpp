@@ -8,9 +8,9 @@
 
 #include "torcht1/dicom/DicomError.h"
 #include "torcht1/dicom/DicomInstance.h"
-#include "torcht1/dicom/DicomUid.h"
 #include "torcht1/dicom/SeriesAssembler.h"
 #include "torcht1/http/PngEncoder.h"
+#include "torcht1/node/EcvWriter.h"
 
 namespace fs = std::filesystem;
 
@@ -220,13 +220,18 @@ void EcvStage::run(const std::string& studyUid) {
       }
       const std::string id = l->key + "-ecv-v" + std::to_string(version);
       const std::string dir = outbox_ ? outbox_->stage(id) : settings_.output.dir;
-      const auto files = dicom::DerivedSeriesWriter(TORCHT1_VERSION, EcvPairer::method()).write(outcome.source, outcome.map, dir);
+      const auto written = EcvWriter(settings_.ecv.maps, TORCHT1_VERSION).write(outcome, dir);
+      size_t files = 0;
+      std::string mapUids;
+      for (const auto& w : written) {
+        files += w.files.size();
+        mapUids += (mapUids.empty() ? "" : ",") + w.seriesInstanceUid;
+      }
       if (outbox_) outbox_->publish(id);
       next.version = version;
       next.outcome = "made";
       next.slicesMade = outcome.made;
-      next.mapSeriesUid =
-          dicom::DicomUid::fromName(outcome.map.uidName(outcome.source.seriesInstanceUid, outcome.map.pairedSeriesUid));
+      next.mapSeriesUid = mapUids;
       std::string blood;
       const mapping::EcvSlice* shown = nullptr;
       int madeSeen = 0;
@@ -255,7 +260,7 @@ void EcvStage::run(const std::string& studyUid) {
                   {"blood_t1_ms", next.bloodT1},
                   {"slices", std::to_string(outcome.made) + "/" + std::to_string(next.slices)},
                   {"max_displacement_mm", next.maxDisplacementMm < 0 ? "" : fixed(next.maxDisplacementMm, 1)},
-                  {"images", std::to_string(files.size())},
+                  {"images", std::to_string(files)},
                   {"to", outbox_ ? "outbox" : dir}});
       if (published_) published_();
     } catch (const std::exception& e) {

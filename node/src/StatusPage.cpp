@@ -9,6 +9,17 @@ namespace torcht1::node {
 
 namespace {
 
+/// "a,b" as ["a", "b"] ("" as []).
+std::vector<std::string> splitList(const std::string& joined) {
+  std::vector<std::string> out;
+  for (size_t start = 0; start < joined.size();) {
+    const size_t end = std::min(joined.find(',', start), joined.size());
+    if (end > start) out.push_back(joined.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
 std::string escape(const std::string& text) {
   std::string out;
   for (char c : text) {
@@ -91,7 +102,7 @@ std::string StatusPage::json(const std::vector<SeriesRecord>& series) {
                             {"native_description", e.nativeDescription},
                             {"hematocrit", e.hematocrit},
                             {"blood_t1_native_post_ms", e.bloodT1},
-                            {"map_series_uid", e.mapSeriesUid},
+                            {"map_series_uids", splitList(e.mapSeriesUid)},
                             {"slices", e.slices},
                             {"slices_made", e.slicesMade},
                             {"preview", e.previewFile.empty() ? "" : "/preview/" + r.key + "-ecv.png"}};

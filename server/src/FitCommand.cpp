@@ -14,6 +14,7 @@
 #include "torcht1/dicom/DicomError.h"
 #include "torcht1/dicom/SeriesAssembler.h"
 #include "torcht1/dicom/DerivedSeriesWriter.h"
+#include "torcht1/node/EcvWriter.h"
 #include "torcht1/mapping/FitError.h"
 #include "torcht1/mapping/Hematocrit.h"
 #include "torcht1/node/EcvPairer.h"
@@ -158,10 +159,11 @@ int FitCommand::writeEcv(const std::vector<node::FittedT1Series>& fitted, const 
       const node::EcvOutcome outcome = pairer.make(pairing, hct);
       for (const auto& line : outcome.lines) std::printf("series %s (%s): %s\n", uid, desc, line.c_str());
       if (outcome.made == 0) continue;
-      const auto files = dicom::DerivedSeriesWriter(TORCHT1_VERSION, node::EcvPairer::method()).write(outcome.source, outcome.map, out_);
-      std::printf("series %s (%s): wrote %zu %s images (with native series %s) to %s\n", uid, desc, files.size(),
-                  outcome.map.description.c_str(), pairing.native->series.seriesInstanceUid.c_str(),
-                  fs::path(files.front()).parent_path().c_str());
+      for (const auto& written : node::EcvWriter(options.maps, TORCHT1_VERSION).write(outcome, out_)) {
+        std::printf("series %s (%s): wrote %zu %s images (%s, with native series %s) to %s\n", uid, desc,
+                    written.files.size(), written.description.c_str(), written.kind.c_str(),
+                    pairing.native->series.seriesInstanceUid.c_str(), fs::path(written.files.front()).parent_path().c_str());
+      }
     } catch (const std::exception& e) {
       ++failed;
       std::fprintf(stderr, "torcht1 fit: series %s (%s): ECV failed: %s\n", uid, desc, e.what());

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -906,6 +907,31 @@ class EcvFitTest : public ::testing::Test {
     }
     return out;
   }
+  /// The share (%) of slice `slice`'s interior myocardium (away from its edges, see
+  /// EcvCalculatorTest) whose ECV (`percent` per voxel) is within 1 percentage point of the
+  /// truth of the phantom in `truthDir`; also prints it.
+  double shareWithinOnePoint(const fs::path& truthDir, int slice, const std::function<double(size_t)>& percent,
+                             const char* label) const {
+    const size_t voxels = 192 * 192;
+    std::vector<float> truth(2 * voxels);
+    std::vector<uint8_t> labels(truth.size());
+    std::ifstream(truthDir / "truth" / "ecv.f32", std::ios::binary).read(reinterpret_cast<char*>(truth.data()), truth.size() * 4);
+    std::ifstream(truthDir / "truth" / "labels.u8", std::ios::binary).read(reinterpret_cast<char*>(labels.data()), labels.size());
+    int64_t inner = 0, good = 0;
+    for (size_t r = 1; r + 1 < 192; ++r) {
+      for (size_t c = 1; c + 1 < 192; ++c) {
+        const size_t v = r * 192 + c, i = slice * voxels + v;
+        if (labels[i] != 2 || labels[i - 1] != 2 || labels[i + 1] != 2 || labels[i - 192] != 2 || labels[i + 192] != 2) continue;
+        ++inner;
+        good += std::abs(percent(v) - 100.0 * truth[i]) <= 1.0;
+      }
+    }
+    EXPECT_GT(inner, 100);
+    const double share = inner ? 100.0 * static_cast<double>(good) / static_cast<double>(inner) : 0.0;
+    std::printf("[ ecv ] %s slice %d: %.1f%% of %lld interior myocardial voxels within 1 pp\n", label, slice + 1, share,
+                static_cast<long long>(inner));
+    return share;
+  }
   fs::path dir_;
 };
 
@@ -919,10 +945,6 @@ TEST_F(EcvFitTest, NativeAndPostContrastMakeAnEcvMapThatMatchesTheTruth) {
   ASSERT_EQ(files.size(), 2u) << fit.output;
 
   const size_t voxels = 192 * 192;
-  std::vector<float> truth(2 * voxels);
-  std::vector<uint8_t> labels(truth.size());
-  std::ifstream(dir_ / "native" / "truth" / "ecv.f32", std::ios::binary).read(reinterpret_cast<char*>(truth.data()), truth.size() * 4);
-  std::ifstream(dir_ / "native" / "truth" / "labels.u8", std::ios::binary).read(reinterpret_cast<char*>(labels.data()), labels.size());
   DcmFileFormat nativeImage;
   ASSERT_TRUE(nativeImage.loadFile((dir_ / "native" / "IM_1_1.dcm").c_str()).good());
   for (const auto& file : files) {
@@ -957,20 +979,7 @@ TEST_F(EcvFitTest, NativeAndPostContrastMakeAnEcvMapThatMatchesTheTruth) {
     unsigned long count = 0;
     ASSERT_TRUE(ds.findAndGetUint16Array(DCM_PixelData, pixels, &count).good());
     ASSERT_EQ(count, voxels);
-    // Myocardium away from its edges (see EcvCalculatorTest): within 1 percentage point.
-    int64_t inner = 0, good = 0;
-    for (size_t r = 1; r + 1 < 192; ++r) {
-      for (size_t c = 1; c + 1 < 192; ++c) {
-        const size_t v = r * 192 + c, i = slice * voxels + v;
-        if (labels[i] != 2 || labels[i - 1] != 2 || labels[i + 1] != 2 || labels[i - 192] != 2 || labels[i + 192] != 2) continue;
-        ++inner;
-        good += std::abs(pixels[v] / 10.0 - 100.0 * truth[i]) <= 1.0;
-      }
-    }
-    ASSERT_GT(inner, 100);
-    const double share = 100.0 * static_cast<double>(good) / static_cast<double>(inner);
-    std::printf("[ ecv ] slice %d: %.1f%% of %lld interior myocardial voxels within 1 pp\n", slice + 1, share,
-                static_cast<long long>(inner));
+    const double share = shareWithinOnePoint(dir_ / "native", slice, [&](size_t v) { return pixels[v] / 10.0; }, "MR");
     EXPECT_GE(share, 95.0) << "slice " << slice + 1;
   }
 
@@ -1002,6 +1011,88 @@ TEST_F(EcvFitTest, WithoutAMeasuredValueTheSyntheticHematocritIsUsedAndSaid) {
   DcmFileFormat g;
   ASSERT_TRUE(g.loadFile(files.back().c_str()).good());
   EXPECT_EQ(text(*f.getDataset(), DCM_SeriesDescription), text(*g.getDataset(), DCM_SeriesDescription));
+}
+
+TEST_F(EcvFitTest, TheEcvMapAlsoComesAsAFloatParametricMapAndInColour) {
+  { std::ofstream(dir_ / "all.yaml") << "ecv:\n  maps: [ECV, ECV_COLOUR, ECV_PARAMETRIC]\n"; }
+  const Outcome fit = runTorcht1("fit " + (dir_ / "native").string() + " " + (dir_ / "post").string() + " --out " +
+                                 (dir_ / "out").string() + " --device cpu --hematocrit 0.418 --config " +
+                                 (dir_ / "all.yaml").string());
+  ASSERT_EQ(fit.status, 0) << fit.output;
+  EXPECT_NE(fit.output.find("(ECV_PARAMETRIC, with native series"), std::string::npos) << fit.output;
+  std::vector<fs::path> mr, colour, pmap;
+  for (const auto& file : dicomFiles(dir_ / "out")) {
+    DcmFileFormat f;
+    ASSERT_TRUE(f.loadFile(file.c_str()).good());
+    if (text(*f.getDataset(), DCM_SeriesDescription).find("ECV map") == std::string::npos) continue;
+    const std::string sop = text(*f.getDataset(), DCM_SOPClassUID);
+    (sop == UID_ParametricMapStorage ? pmap : sop == UID_SecondaryCaptureImageStorage ? colour : mr).push_back(file);
+  }
+  ASSERT_EQ(mr.size(), 2u);
+  ASSERT_EQ(colour.size(), 2u);
+  ASSERT_EQ(pmap.size(), 1u) << "one object, a frame per slice";
+
+  // The Parametric Map: float percent, UCUM "%", both sources referenced, the truth.
+  expectValid(pmap[0], "ParametricMap");
+  DcmFileFormat format;
+  ASSERT_TRUE(format.loadFile(pmap[0].c_str()).good());
+  DcmDataset& ds = *format.getDataset();
+  EXPECT_EQ(text(ds, DCM_ImageType), "DERIVED\\PRIMARY\\CARDIAC\\DIVISION");
+  EXPECT_EQ(text(ds, DCM_ContentLabel), "ECV_MAP");
+  EXPECT_NE(text(ds, DCM_SeriesDescription).find("ECV map (measured Hct 0.42) (float)"), std::string::npos);
+  DcmItem* shared = itemOf(ds, DCM_SharedFunctionalGroupsSequence);
+  ASSERT_NE(shared, nullptr);
+  DcmItem* rwvm = itemOf(*shared, DCM_RealWorldValueMappingSequence);
+  ASSERT_NE(rwvm, nullptr);
+  DcmItem* unit = itemOf(*rwvm, DCM_MeasurementUnitsCodeSequence);
+  ASSERT_NE(unit, nullptr);
+  EXPECT_EQ(text(*unit, DCM_CodeValue), "%");
+  EXPECT_EQ(text(*unit, DCM_CodingSchemeDesignator), "UCUM");
+  EXPECT_EQ(text(*rwvm, DCM_LUTLabel), "ECV");
+  DcmItem* window = itemOf(*shared, DCM_FrameVOILUTSequence);
+  ASSERT_NE(window, nullptr);
+  EXPECT_EQ(text(*window, DCM_WindowCenter), "50");
+  EXPECT_EQ(text(*window, DCM_WindowWidth), "100");
+  const Float32* values = nullptr;
+  unsigned long count = 0;
+  ASSERT_TRUE(ds.findAndGetFloat32Array(DCM_FloatPixelData, values, &count).good());
+  ASSERT_EQ(count, 2ul * 192 * 192);
+  for (int s = 0; s < 2; ++s) {
+    DcmItem* frame = itemOf(ds, DCM_PerFrameFunctionalGroupsSequence, s);
+    ASSERT_NE(frame, nullptr);
+    DcmItem* derivation = itemOf(*frame, DCM_DerivationImageSequence);
+    ASSERT_NE(derivation, nullptr);
+    EXPECT_NE(text(*derivation, DCM_DerivationDescription).find("blood T1 native"), std::string::npos);
+    DcmSequenceOfItems* sources = nullptr;
+    ASSERT_TRUE(derivation->findAndGetSequence(DCM_SourceImageSequence, sources).good());
+    EXPECT_EQ(sources->card(), 17u) << "the native slice's 8 images and the post-contrast slice's 9";
+    const double share = shareWithinOnePoint(dir_ / "native", s,
+                                             [&](size_t v) { return values[static_cast<size_t>(s) * 192 * 192 + v]; }, "float");
+    EXPECT_GE(share, 95.0) << "slice " << s + 1;
+  }
+  DcmSequenceOfItems* series = nullptr;
+  ASSERT_TRUE(ds.findAndGetSequence(DCM_ReferencedSeriesSequence, series).good());
+  EXPECT_EQ(series->card(), 2u) << "the native and the post-contrast series";
+
+  // The colour pictures: valid Secondary Capture, ECV 0-100 % in viridis, a colour bar.
+  for (const auto& file : colour) {
+    expectValid(file, "SCImage");
+    DcmFileFormat f;
+    ASSERT_TRUE(f.loadFile(file.c_str()).good());
+    EXPECT_EQ(text(*f.getDataset(), DCM_ImageType), "DERIVED\\SECONDARY\\ECV\\COLOUR");
+    EXPECT_NE(text(*f.getDataset(), DCM_SeriesDescription).find("colour 0-100 %"), std::string::npos);
+    Uint16 columns = 0;
+    f.getDataset()->findAndGetUint16(DCM_Columns, columns);
+    EXPECT_GT(columns, 192) << "the colour bar beside the map";
+  }
+  // Three series, three numbers.
+  std::set<std::string> numbers;
+  for (const auto& file : {mr[0], colour[0], pmap[0]}) {
+    DcmFileFormat f;
+    ASSERT_TRUE(f.loadFile(file.c_str()).good());
+    numbers.insert(text(*f.getDataset(), DCM_SeriesNumber));
+  }
+  EXPECT_EQ(numbers.size(), 3u);
 }
 
 TEST_F(EcvFitTest, OutOfRangeHematocritAndNoEcvAreClear) {

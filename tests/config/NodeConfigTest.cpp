@@ -51,7 +51,8 @@ TEST(NodeConfig, DocumentedExampleIsValidAndHoldsTheDefaults) {
   EXPECT_EQ(s.ecv.bloodPool.erosionMm, e.bloodPool.erosionMm);
   EXPECT_EQ(s.ecv.registrationOptions.maxShiftMm, e.registrationOptions.maxShiftMm);
   EXPECT_EQ(s.ecv.registrationOptions.weightSigmaMm, e.registrationOptions.weightSigmaMm);
-  EXPECT_EQ(s.ecv.synthetic3TSlope, 0.0);
+  EXPECT_EQ(s.ecv.synthetic3TSlope, e.synthetic3TSlope);
+  EXPECT_EQ(s.ecv.synthetic3TIntercept, e.synthetic3TIntercept);
 }
 
 TEST(NodeConfig, EcvSectionFromFileAndEnvironmentStrictlyChecked) {
@@ -62,6 +63,12 @@ TEST(NodeConfig, EcvSectionFromFileAndEnvironmentStrictlyChecked) {
   EXPECT_EQ(s.ecv.synthetic3TSlope, 900.0);
   EXPECT_FALSE(s.ecv.registration);
   EXPECT_NE(errorOf("ecv:\n  hematocrit: sometimes\n").find("synthetic or required"), std::string::npos);
+  EXPECT_EQ(s.ecv.maps, std::vector<std::string>{"ECV"});
+  EXPECT_EQ(config::NodeConfig::fromYaml("ecv:\n  maps: [ECV_PARAMETRIC, ECV_COLOUR]\n", "node.yaml", {}).ecv.maps,
+            (std::vector<std::string>{"ECV_PARAMETRIC", "ECV_COLOUR"}));
+  EXPECT_NE(errorOf("ecv:\n  maps: [ECV, T1]\n").find("unknown map 'T1' (known: ECV, ECV_COLOUR, ECV_PARAMETRIC)"),
+            std::string::npos);
+  EXPECT_NE(errorOf("ecv:\n  maps: []\n").find("expected a list of maps"), std::string::npos);
   EXPECT_NE(errorOf("ecv:\n  slice_tolerance_mm: 50\n").find("out of range"), std::string::npos);
   EXPECT_NE(errorOf("ecv:\n  colour: true\n").find("colour"), std::string::npos);
 }

@@ -196,18 +196,27 @@ TEST(EcvCalculatorTest, RequiredHematocritWaitsForAMeasuredValue) {
   EXPECT_NE(ecv.reason.find("waiting for a measured hematocrit"), std::string::npos) << ecv.reason;
 }
 
-TEST(EcvCalculatorTest, At3TWithoutACalibrationThereIsNoSyntheticHematocrit) {
+TEST(EcvCalculatorTest, At3TThePublished3TCalibrationIsUsedAndCited) {
   std::string reason;
   mapping::EcvOptions o;
-  EXPECT_FALSE(mapping::Hematocrit::choose(o, std::nullopt, 1900, 3.0, reason));
-  EXPECT_NE(reason.find("3 T"), std::string::npos) << reason;
+  // Reiter et al. 2024: blood T1 1850 ms at 3 T is Hct 1355.52/1850 - 0.310 = 0.423; the 1.5 T
+  // formula would say 0.345 (and over-estimate ECV by a fifth).
+  const auto published = mapping::Hematocrit::choose(o, std::nullopt, 1850, 3.0, reason);
+  ASSERT_TRUE(published) << reason;
+  EXPECT_NEAR(published->value, 1355.52 / 1850 - 0.310, 1e-12);
+  EXPECT_NE(published->method.find("Reiter et al. 2024"), std::string::npos) << published->method;
   EXPECT_FALSE(mapping::Hematocrit::choose(o, std::nullopt, 1600, 0, reason));
   EXPECT_NE(reason.find("unknown"), std::string::npos) << reason;
+  // A site calibration says so; slope 0 turns the 3 T synthetic value off.
   o.synthetic3TSlope = 900;
   o.synthetic3TIntercept = -0.05;
   const auto h = mapping::Hematocrit::choose(o, std::nullopt, 1900, 3.0, reason);
   ASSERT_TRUE(h) << reason;
   EXPECT_NEAR(h->value, 900.0 / 1900 - 0.05, 1e-12);
+  EXPECT_NE(h->method.find("site calibration"), std::string::npos) << h->method;
+  o.synthetic3TSlope = 0;
+  EXPECT_FALSE(mapping::Hematocrit::choose(o, std::nullopt, 1900, 3.0, reason));
+  EXPECT_NE(reason.find("3 T"), std::string::npos) << reason;
   EXPECT_TRUE(mapping::Hematocrit::choose(o, 0.41, 1900, 3.0, reason));
 }
 

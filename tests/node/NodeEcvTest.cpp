@@ -104,14 +104,16 @@ class NodeEcvTest : public ::testing::Test {
     return false;
   }
 
-  /// Every ECV image under `dir`.
-  static std::vector<fs::path> ecvFiles(const fs::path& dir) {
+  /// Every ECV image under `dir` of SOP class `sopClass` (MR: the ECV map; Secondary
+  /// Capture: its colour pictures; Parametric Map: its float form), by series description.
+  static std::vector<fs::path> ecvFiles(const fs::path& dir, const std::string& sopClass = UID_MRImageStorage) {
     std::vector<fs::path> out;
     std::error_code ec;
     for (const auto& entry : fs::recursive_directory_iterator(dir, ec)) {
       if (entry.path().extension() != ".dcm") continue;
       DcmFileFormat f;
-      if (f.loadFile(entry.path().c_str()).good() && text(*f.getDataset(), DCM_ImageType).find("ECV") != std::string::npos) {
+      if (f.loadFile(entry.path().c_str()).good() && text(*f.getDataset(), DCM_SOPClassUID) == sopClass &&
+          text(*f.getDataset(), DCM_SeriesDescription).find("ECV map") != std::string::npos) {
         out.push_back(entry.path());
       }
     }
@@ -176,6 +178,7 @@ class NodeEcvTest : public ::testing::Test {
 };
 
 TEST_F(NodeEcvTest, AHematocritPostedBeforeTheSeriesMakesEcvMapsThatMatchTheTruth) {
+  settings_.ecv.maps = {"ECV", "ECV_COLOUR", "ECV_PARAMETRIC"};
   node::Node node(settings_, log_);
   node.start();
   const testing::HttpClient http("127.0.0.1", node.httpPort());
@@ -203,6 +206,7 @@ TEST_F(NodeEcvTest, AHematocritPostedBeforeTheSeriesMakesEcvMapsThatMatchTheTrut
   EXPECT_EQ(ecv["native_series_instance_uid"], nativeStudy_.seriesInstanceUid);
   EXPECT_EQ(ecv["hematocrit"], "measured Hct 0.42");
   EXPECT_NE(ecv["blood_t1_native_post_ms"].get<std::string>().find('/'), std::string::npos);
+  EXPECT_EQ(ecv["map_series_uids"].size(), 3u) << "the ECV map, its colour pictures and its Parametric Map";
   const auto png = http.get(ecv["preview"].get<std::string>());
   ASSERT_EQ(png.status, 200);
   EXPECT_EQ(png.body.substr(1, 3), "PNG");
@@ -215,7 +219,14 @@ TEST_F(NodeEcvTest, AHematocritPostedBeforeTheSeriesMakesEcvMapsThatMatchTheTrut
   ASSERT_EQ(files.size(), 2u);
   for (const auto& f : files) expectMatchesTruth(f, "measured Hct 0.42");
   testing::expectValid(files.front().string(), "MRImage");
+  const auto colour = ecvFiles(settings_.output.dir, UID_SecondaryCaptureImageStorage);
+  ASSERT_EQ(colour.size(), 2u);
+  testing::expectValid(colour.front().string(), "SCImage");
+  const auto parametric = ecvFiles(settings_.output.dir, UID_ParametricMapStorage);
+  ASSERT_EQ(parametric.size(), 1u);
+  testing::expectValid(parametric.front().string(), "ParametricMap");
   EXPECT_NE(log_.str().find("event=ecv series=" + postStudy_.seriesInstanceUid), std::string::npos) << log_.str();
+  EXPECT_NE(log_.str().find("images=5"), std::string::npos) << "2 + 2 + 1: " << log_.str();
 }
 
 TEST_F(NodeEcvTest, APostContrastSeriesThatComesFirstWaitsForItsNativePartner) {

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "torcht1/dicom/MapQuantity.h"
 #include "torcht1/dicom/MolliSeries.h"
 
 namespace torcht1::dicom {
@@ -13,12 +14,12 @@ struct SliceMap {
   /// Instead of one map: one image per source image of the slice (inversion-time order),
   /// e.g. the motion-corrected images. Each is written as its own instance with its source
   /// image's inversion and trigger time, referencing that image.
-  std::vector<std::vector<float>> images;
+  std::vector<std::vector<float>> images = {};
   /// Further source images of this slice's map beyond the source series' own (an ECV map:
   /// the post-contrast slice's images), referenced in SourceImageSequence too.
-  std::vector<DicomInstance> alsoDerivedFrom;
+  std::vector<DicomInstance> alsoDerivedFrom = {};
   /// Appended to DerivationDescription after the method (an ECV map: its blood values, Hct).
-  std::string derivationNote;
+  std::string derivationNote = {};
 };
 
 /// A map series to write, e.g. T1 or its standard deviation, for every slice of a source.
@@ -36,12 +37,15 @@ struct MapSeries {
   /// A map of a pair of series (ECV): the partner's series UID, part of the UIDs so that each
   /// pairing has its own deterministic series.
   std::string pairedSeriesUid;
-  std::vector<SliceMap> slices;
+  std::vector<SliceMap> slices = {};
+  /// What the values are (T1 in ms, ECV in %), for the Parametric Map and colour writers.
+  MapQuantity quantity = MapQuantity::t1();
 
-  /// The name the map series' UIDs derive from: source series, map kind, variant, version.
+  /// The name the map series' UIDs derive from: source series, map kind, variant (the
+  /// writer's: colour, pmap), paired series, version.
   std::string uidName(const std::string& sourceSeriesUid, const std::string& variant = "") const {
     return sourceSeriesUid + "/torcht1/" + kind + (variant.empty() ? "" : "/" + variant) +
-           (version > 1 ? "/v" + std::to_string(version) : "");
+           (pairedSeriesUid.empty() ? "" : "/" + pairedSeriesUid) + (version > 1 ? "/v" + std::to_string(version) : "");
   }
 };
 

@@ -20,7 +20,7 @@ struct EcvState {
   std::string nativeUid, nativeDescription;
   std::string hematocrit;  // "measured Hct 0.40", "synthetic Hct 0.42"
   std::string bloodT1;     // per made slice, native/post ms: "1598/301; 1602/299"
-  std::string mapSeriesUid;
+  std::string mapSeriesUid;  // every series written (ECV, colour, parametric), comma-separated
   int slices = 0, slicesMade = 0;
   double maxDisplacementMm = -1;  // of the post-contrast map's registration; -1: none kept
   std::string previewFile;        // not stored: the PNG's path when it exists
