@@ -221,6 +221,29 @@ void searchTranslations(Transforms& t, const torch::Tensor& moving, const torch:
   t.theta.index_put_({Slice(), 1, 2}, best.index({Slice(), 1}) * (2.0 / static_cast<double>(h)));
 }
 
+/// Bicubic resampling of `image` [N, 1, H, W] at `grid` [N, h, w, 2] (border padding, magnitude
+/// data), each value clamped to the range of the four pixels bilinear interpolation would
+/// use. Bicubic keeps edges sharper than bilinear, but its negative lobes ring: beside fat
+/// eight times brighter than the myocardium, the overshoot reaches half the myocardium's
+/// signal and lowers its T1 (MotionCorrector.BrightFatPostContrast: 79.0% of the myocardium
+/// within 5% with plain bicubic, 87.5% clamped). Clamped, it never leaves its neighbours' range.
+torch::Tensor clampedBicubic(const torch::Tensor& image, const torch::Tensor& grid) {
+  const int64_t h = image.size(2), w = image.size(3);
+  const auto cubic = torch::grid_sampler(image, grid, /*bicubic*/ 2, /*border*/ 1, false);
+  // The 2x2 block whose top-left pixel is the floor of the sampled position: its max and min
+  // (pooled over a replicate-padded image), read at that pixel's centre.
+  const auto padded = F::pad(image, F::PadFuncOptions({0, 1, 0, 1}).mode(torch::kReplicate));
+  const auto high = F::max_pool2d(padded, F::MaxPool2dFuncOptions(2).stride(1));
+  const auto low = -F::max_pool2d(-padded, F::MaxPool2dFuncOptions(2).stride(1));
+  const auto px = ((grid.index({"...", 0}) + 1) * (0.5 * static_cast<double>(w)) - 0.5).clamp(0, static_cast<double>(w - 1));
+  const auto py = ((grid.index({"...", 1}) + 1) * (0.5 * static_cast<double>(h)) - 0.5).clamp(0, static_cast<double>(h - 1));
+  const auto cx = (2 * torch::floor(px) + 1) / static_cast<double>(w) - 1;
+  const auto cy = (2 * torch::floor(py) + 1) / static_cast<double>(h) - 1;
+  const auto corner = torch::stack({cx, cy}, 3);
+  const auto nearest = F::GridSampleFuncOptions().mode(torch::kNearest).padding_mode(torch::kBorder).align_corners(false);
+  return torch::max(torch::min(cubic, F::grid_sample(high, corner, nearest)), F::grid_sample(low, corner, nearest));
+}
+
 /// Pixel-unit Jacobian determinant of a sampling grid [N, H, W, 2].
 torch::Tensor jacobianDeterminant(const torch::Tensor& grid) {
   const int64_t h = grid.size(1), w = grid.size(2);
@@ -352,9 +375,9 @@ MotionCorrection MotionCorrector::correct(const MapFitter& fitter, const FitInpu
   // The originals warped with `grid` as fit input, fitting the unregistered fit's voxels.
   auto warpedInput = [&](const torch::Tensor& grid) {
     FitInput warped = input;
-    // Bicubic: sharper edges than bilinear, where blood meets myocardium (clamped at 0,
-    // magnitude data).
-    const auto pixels = torch::grid_sampler(original, grid, /*bicubic*/ 2, /*border*/ 1, false)
+    // Bicubic: sharper edges than bilinear, where blood meets myocardium; clamped to its
+    // neighbours' range (no ringing beside bright fat; never below 0).
+    const auto pixels = clampedBicubic(original, grid)
                             .clamp_min(0)
                             .contiguous()
                             .to(torch::kCPU);

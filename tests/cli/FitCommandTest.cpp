@@ -484,6 +484,25 @@ DcmItem* itemOf(DcmItem& item, const DcmTagKey& sequence, int index = 0) {
 }
 
 /// The Parametric Map files of a fit output.
+/// A Parametric Map's shared Real World Value Mapping and window: its UCUM unit, its LUT
+/// label and its window centre and width.
+void expectMappingAndWindow(DcmDataset& ds, const std::string& unitCode, const std::string& label,
+                            const std::string& center, const std::string& width) {
+  DcmItem* shared = itemOf(ds, DCM_SharedFunctionalGroupsSequence);
+  ASSERT_NE(shared, nullptr);
+  DcmItem* rwvm = itemOf(*shared, DCM_RealWorldValueMappingSequence);
+  ASSERT_NE(rwvm, nullptr);
+  DcmItem* unit = itemOf(*rwvm, DCM_MeasurementUnitsCodeSequence);
+  ASSERT_NE(unit, nullptr);
+  EXPECT_EQ(text(*unit, DCM_CodeValue), unitCode);
+  EXPECT_EQ(text(*unit, DCM_CodingSchemeDesignator), "UCUM");
+  EXPECT_EQ(text(*rwvm, DCM_LUTLabel), label);
+  DcmItem* window = itemOf(*shared, DCM_FrameVOILUTSequence);
+  ASSERT_NE(window, nullptr);
+  EXPECT_EQ(text(*window, DCM_WindowCenter), center);
+  EXPECT_EQ(text(*window, DCM_WindowWidth), width);
+}
+
 std::vector<fs::path> parametricMaps(const fs::path& out) {
   std::vector<fs::path> files;
   for (const auto& file : dicomFiles(out)) {
@@ -540,18 +559,7 @@ TEST_F(FitCommandTest, ParametricMapHoldsTheFittedT1AsFloats) {
   EXPECT_LT(error[error.size() / 2], 0.03) << "median T1 error in myocardium";
 
   // Unit, window, numbering, description.
-  DcmItem* shared = itemOf(ds, DCM_SharedFunctionalGroupsSequence);
-  ASSERT_NE(shared, nullptr);
-  DcmItem* rwvm = itemOf(*shared, DCM_RealWorldValueMappingSequence);
-  ASSERT_NE(rwvm, nullptr);
-  DcmItem* unit = itemOf(*rwvm, DCM_MeasurementUnitsCodeSequence);
-  ASSERT_NE(unit, nullptr);
-  EXPECT_EQ(text(*unit, DCM_CodeValue), "ms");
-  EXPECT_EQ(text(*unit, DCM_CodingSchemeDesignator), "UCUM");
-  DcmItem* window = itemOf(*shared, DCM_FrameVOILUTSequence);
-  ASSERT_NE(window, nullptr);
-  EXPECT_EQ(text(*window, DCM_WindowCenter), "1300");
-  EXPECT_EQ(text(*window, DCM_WindowWidth), "1300");
+  expectMappingAndWindow(ds, "ms", "T1", "1300", "1300");
   EXPECT_EQ(text(ds, DCM_SeriesNumber), "106") << "source 5 + 100, second map";
   EXPECT_EQ(text(ds, DCM_SeriesDescription), "MOLLI 5(3)3 native (TorchT1 phantom) T1 map (float)");
 
@@ -1040,19 +1048,7 @@ TEST_F(EcvFitTest, TheEcvMapAlsoComesAsAFloatParametricMapAndInColour) {
   EXPECT_EQ(text(ds, DCM_ImageType), "DERIVED\\PRIMARY\\CARDIAC\\DIVISION");
   EXPECT_EQ(text(ds, DCM_ContentLabel), "ECV_MAP");
   EXPECT_NE(text(ds, DCM_SeriesDescription).find("ECV map (measured Hct 0.42) (float)"), std::string::npos);
-  DcmItem* shared = itemOf(ds, DCM_SharedFunctionalGroupsSequence);
-  ASSERT_NE(shared, nullptr);
-  DcmItem* rwvm = itemOf(*shared, DCM_RealWorldValueMappingSequence);
-  ASSERT_NE(rwvm, nullptr);
-  DcmItem* unit = itemOf(*rwvm, DCM_MeasurementUnitsCodeSequence);
-  ASSERT_NE(unit, nullptr);
-  EXPECT_EQ(text(*unit, DCM_CodeValue), "%");
-  EXPECT_EQ(text(*unit, DCM_CodingSchemeDesignator), "UCUM");
-  EXPECT_EQ(text(*rwvm, DCM_LUTLabel), "ECV");
-  DcmItem* window = itemOf(*shared, DCM_FrameVOILUTSequence);
-  ASSERT_NE(window, nullptr);
-  EXPECT_EQ(text(*window, DCM_WindowCenter), "50");
-  EXPECT_EQ(text(*window, DCM_WindowWidth), "100");
+  expectMappingAndWindow(ds, "%", "ECV", "50", "100");
   const Float32* values = nullptr;
   unsigned long count = 0;
   ASSERT_TRUE(ds.findAndGetFloat32Array(DCM_FloatPixelData, values, &count).good());
@@ -1093,6 +1089,41 @@ TEST_F(EcvFitTest, TheEcvMapAlsoComesAsAFloatParametricMapAndInColour) {
     numbers.insert(text(*f.getDataset(), DCM_SeriesNumber));
   }
   EXPECT_EQ(numbers.size(), 3u);
+}
+
+TEST_F(EcvFitTest, AHardPairBrightFatShmolliAndMotionWithinEachBreathHold) {
+  // What real pairs have and the default pair does not: fat and blood far brighter than the
+  // myocardium, a native ShMOLLI (incomplete recovery between its inversions), and motion
+  // within each breath-hold (3 mm drift and a 4 mm gasp) on top of the pose between them.
+  // Issue 13's target (95% within 1 pp) is NOT met on this pair yet: measured 85.5% and 73.8%
+  // (80.0% and 59.3% before the MOCO warp stopped ringing beside fat). What is left: ShMOLLI
+  // is not motion-corrected (its native series alone moving: 89.7% / 81.8%) and the post
+  // series' MOCO (it alone moving: 87.7% / 86.0%). The floors guard what is reached.
+  const std::string common = " --size 192 --slices 2 --snr 120 --seed 23 --hematocrit 0.418 --bright-fat";
+  const Outcome native = runTorcht1("simulate --out " + (dir_ / "hard-native").string() + common +
+                                    " --scheme shmolli --motion 3 --gasp 4");
+  ASSERT_EQ(native.status, 0) << native.output;
+  const Outcome post = runTorcht1("simulate --post --out " + (dir_ / "hard-post").string() + common +
+                                  " --motion 3 --gasp 4 --shift-x -5 --shift-y 3 --rotate 4");
+  ASSERT_EQ(post.status, 0) << post.output;
+  const Outcome fit = runTorcht1("fit " + (dir_ / "hard-native").string() + " " + (dir_ / "hard-post").string() +
+                                 " --out " + (dir_ / "hard").string() + " --device cpu --hematocrit 0.418");
+  ASSERT_EQ(fit.status, 0) << fit.output;
+  EXPECT_NE(fit.output.find("ShMOLLI"), std::string::npos) << fit.output;
+  const auto files = ecvFiles(dir_ / "hard");
+  ASSERT_EQ(files.size(), 2u) << fit.output;
+  for (const auto& file : files) {
+    DcmFileFormat format;
+    ASSERT_TRUE(format.loadFile(file.c_str()).good());
+    DcmDataset& ds = *format.getDataset();
+    const Uint16* pixels = nullptr;
+    unsigned long count = 0;
+    ASSERT_TRUE(ds.findAndGetUint16Array(DCM_PixelData, pixels, &count).good());
+    const int slice = std::stoi(text(ds, DCM_InstanceNumber)) - 1;
+    const double share =
+        shareWithinOnePoint(dir_ / "hard-native", slice, [&](size_t v) { return pixels[v] / 10.0; }, "hard pair");
+    EXPECT_GE(share, slice == 0 ? 82.0 : 70.0) << "slice " << slice + 1 << "\n" << fit.output;
+  }
 }
 
 TEST_F(EcvFitTest, OutOfRangeHematocritAndNoEcvAreClear) {

@@ -135,8 +135,9 @@ TEST(MotionCorrector, RigidDrift) {
   const auto o = run(ph);
   EXPECT_TRUE(o.moco.slices[0].corrected);
   EXPECT_LE(o.without, 87.0) << "the phantom must show the damage";
-  // Measured 88.3% at 192x192 (90.6% at 256x256 in bench/run-moco): see README.
-  EXPECT_GE(o.with, 87.5);
+  // Measured 91.5% at 192x192 since the final warp is clamped bicubic (88.3% with plain
+  // bicubic): see README.
+  EXPECT_GE(o.with, 90.5);
   // The largest in the valid tissue: the smooth non-rigid field adds up to ~2 mm (measured
   // 2.2) somewhere, even to a rigid motion.
   expectDisplacements(ph, o.moco, 2.5);
@@ -146,7 +147,7 @@ TEST(MotionCorrector, GaspOnOneImage) {
   const auto ph = make(moving(3, 8, 0));
   const auto o = run(ph);
   EXPECT_LE(o.without, 76.0);
-  EXPECT_GE(o.with, 89.0);  // measured 90.2%
+  EXPECT_GE(o.with, 92.0);  // measured 93.1% (90.2% with plain bicubic)
   expectDisplacements(ph, o.moco, 2.5);
   int64_t gasp = 0;  // the image the gasp hit: the largest true displacement
   for (int64_t i = 0; i < ph.samples; ++i) gasp = ph.trueDisplacementMm[i] > ph.trueDisplacementMm[gasp] ? i : gasp;
@@ -225,7 +226,7 @@ TEST(MotionCorrector, SeveralNonSquareSlicesAtOnce) {
   ASSERT_EQ(o.moco.slices.size(), 3u);
   for (const auto& s : o.moco.slices) EXPECT_TRUE(s.corrected) << s.reason;
   EXPECT_GE(o.with, o.without + 8.0);
-  EXPECT_GE(o.with, 85.0);  // measured 86.1%
+  EXPECT_GE(o.with, 86.0);  // measured 87.3% (86.1% with plain bicubic)
 }
 
 TEST(MotionCorrector, AFoldingFieldLosesItsNonRigidPart) {
@@ -267,5 +268,30 @@ TEST(MotionCorrector, CudaMatchesCpu) {
   EXPECT_NEAR(cuda.moco.slices[0].maxDisplacementMm, cpu.moco.slices[0].maxDisplacementMm, 0.3);
 }
 
+}  // namespace
+}  // namespace torcht1
+
+namespace torcht1 {
+namespace {
+TEST(MotionCorrector, BrightFatPostContrast) {
+  // Fat 8x and blood 4x the myocardium's signal, post-contrast 4(1)3(1)2, a 3 mm drift. The
+  // final warp must not ring: plain bicubic undershoots beside the fat and darkened the
+  // myocardium (measured 79.0% within 5% against 87.8% unregistered; clamped 87.5%).
+  auto po = moving(3, 0, 0);
+  po.postContrast = true;
+  po.brightFat = true;
+  po.snr = 120;
+  po.seed = 23;
+  const auto ph = make(po);
+  const auto o = run(ph);
+  EXPECT_GE(o.with, o.without - 1.0);
+  EXPECT_GE(o.with, 86.0);
+  // No warped value leaves the range of the source image (magnitude data, no overshoot).
+  const auto [lo, hi] = std::minmax_element(ph.pixels.begin(), ph.pixels.end());
+  for (float v : o.moco.input.pixels) {
+    ASSERT_GE(v, *lo);
+    ASSERT_LE(v, *hi);
+  }
+}
 }  // namespace
 }  // namespace torcht1
