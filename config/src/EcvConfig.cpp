@@ -26,7 +26,7 @@ mapping::EcvOptions EcvConfig::fromDocument(const ConfigDocument& document) {
     m.number("slope", o.synthetic3TSlope, 0.0, 10000.0);
     m.number("intercept", o.synthetic3TIntercept, -1.0, 1.0);
   });
-  s.names("maps", mapping::EcvOptions::knownMaps(), o.maps, "[ECV, ECV_PARAMETRIC]");
+  s.mapList("maps", mapping::EcvOptions::knownMaps(), o.maps, "[ECV, ECV_PARAMETRIC]");
   s.number("slice_tolerance_mm", o.sliceToleranceMm, 0.01, 20.0);
   s.section("blood_pool", [&](YamlSection& m) {
     m.number("native_min_ms", o.bloodPool.nativeMinMs, 100.0, 5000.0);

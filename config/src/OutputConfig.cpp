@@ -19,7 +19,7 @@ OutputConfig::Output OutputConfig::fromDocument(const ConfigDocument& document) 
   const YAML::Node node = document.section("output");
   if (!node.IsDefined()) return out;
   YamlSection s(node, "output", document);
-  s.names("maps", knownMaps(), out.maps, "[T1, T1_SD]");
+  s.mapList("maps", knownMaps(), out.maps, "[T1, T1_SD]");
   s.number("series_number_offset", out.seriesNumberOffset, 1, 10000);
   s.text("dir", [&](const std::string& v) {
     if (v.empty()) throw std::runtime_error("must not be empty");

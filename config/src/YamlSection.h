@@ -80,7 +80,7 @@ class YamlSection {
     };
   }
   /// A non-empty list of distinct map names, each one of `known`.
-  void names(const std::string& name, const std::vector<std::string>& known, std::vector<std::string>& out,
+  void mapList(const std::string& name, const std::vector<std::string>& known, std::vector<std::string>& out,
              const std::string& example) {
     readers_[name] = [this, &out, known, name, example](const YAML::Node& v) {
       const std::string key = keyPath(name);

@@ -18,11 +18,13 @@ void EcvOptions::validate() const {
   }
   if (!(bloodNativeMin3TMs > 0)) throw FitError("ecv.blood_pool.native_min_3t_ms must be > 0");
   if (!(sliceToleranceMm > 0 && sliceToleranceMm <= 20)) throw FitError("ecv.slice_tolerance_mm must be 0..20");
-  if (maps.empty()) throw FitError("ecv.maps must name at least one of ECV, ECV_COLOUR, ECV_PARAMETRIC (or ecv.enabled: false)");
+  const auto known = knownMaps();
+  std::string list;
+  for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+  if (maps.empty()) throw FitError("ecv.maps must name at least one of " + list + " (or ecv.enabled: false)");
   for (const auto& m : maps) {
-    const auto known = knownMaps();
     if (std::find(known.begin(), known.end(), m) == known.end()) {
-      throw FitError("ecv.maps: unknown map '" + m + "' (known: ECV, ECV_COLOUR, ECV_PARAMETRIC)");
+      throw FitError("ecv.maps: unknown map '" + m + "' (known: " + list + ")");
     }
     if (std::count(maps.begin(), maps.end(), m) > 1) throw FitError("ecv.maps: '" + m + "' named twice");
   }
