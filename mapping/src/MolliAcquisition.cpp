@@ -14,12 +14,12 @@ std::string MolliAcquisition::refusal(const SchemeEvidence&) const { return ""; 
 
 FitResult MolliAcquisition::fit(const MapFitter& fitter, const FitInput& input) const {
   FitResult result = fitter.fit(input);
-  finishFitterFit(result);
+  scale(result);
   return result;
 }
 
-bool MolliAcquisition::finishFitterFit(FitResult& result) const {
-  if (model_ != "molli" || t1Scale_ == 1.0) return true;
+void MolliAcquisition::scale(FitResult& result) const {
+  if (model_ != "molli" || t1Scale_ == 1.0) return;
   // The scale applies to the reported T1; the valid range to the reported value.
   auto& t1 = result.maps.at("T1");
   auto& sd = result.maps.at("T1_SD");
@@ -34,7 +34,6 @@ bool MolliAcquisition::finishFitterFit(FitResult& result) const {
       --result.sliceStats[static_cast<size_t>(static_cast<int64_t>(v) / voxels)].validVoxels;
     }
   }
-  return true;
 }
 
 std::string MolliAcquisition::method() const {

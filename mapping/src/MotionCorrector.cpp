@@ -11,6 +11,7 @@
 
 #include "torcht1/mapping/Device.h"
 #include "torcht1/mapping/FitError.h"
+#include "torcht1/mapping/MolliAcquisition.h"
 #include "ImageOps.h"
 
 namespace torcht1::mapping {
@@ -135,15 +136,28 @@ void demonsSteps(Transforms& t, const torch::Tensor& moving, const torch::Tensor
   }
 }
 
-/// Synthetic twins |A - B exp(-t/T1*)| of the images `y` [N, 1, H, W] (N = slices x k), each
-/// predicted as if its own sample had been left out of the fit: y - r / (1 - h), with r the
-/// fit residual and h the sample's leverage (the diagonal of J (J^T J)^-1 J^T, J the model's
-/// Jacobian at the fit). The plain fitted value would be pulled towards a misplaced image by
-/// its own sample (for the early, high-leverage inversion times by more than half), so that
-/// each round would correct only part of the motion. The leverage is capped at 0.75 so that
-/// noise is amplified at most 3 times.
+/// A reinversion (AcquisitionScheme::Reinversion) of every slice of a batch: the same
+/// samples in each, the recovery per slice [S, 1, 1].
+struct BatchReinversion {
+  int64_t sample = 0, previous = 0;
+  torch::Tensor recoveryMs;
+};
+
+/// Synthetic twins of the images `y` [N, 1, H, W] (N = slices x k) from the fitted curve
+/// |A - B exp(-t/T1*)|, each point on it predicted as if its own sample had been left out of
+/// the fit: y - r / (1 - h), with r the fit residual and h the sample's leverage (the diagonal
+/// of J (J^T J)^-1 J^T, J the model's Jacobian at the fit). The plain fitted value would be
+/// pulled towards a misplaced image by its own sample (for the early, high-leverage inversion
+/// times by more than half), so that each round would correct only part of the motion. The
+/// leverage is capped at 0.75 so that noise is amplified at most 3 times.
+/// `onCurve` [S, k, H, W] (undefined: every sample) says which samples the scheme's fit used
+/// per voxel; the others are predicted without their own sample anyway: on the curve, or for
+/// a reinversion that the fit left out, from the magnetisation of its previous image, which
+/// recovers with T1 = T1*(B/A - 1) towards B - A (the equilibrium in the curve's units), is
+/// inverted, and recovers with T1* towards A.
 torch::Tensor leaveOneOut(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& t1star,
-                          const torch::Tensor& times, const torch::Tensor& y, int64_t slices, int64_t k) {
+                          const torch::Tensor& times, const torch::Tensor& y, int64_t slices, int64_t k,
+                          const torch::Tensor& onCurve, const std::vector<BatchReinversion>& reinversions) {
   const int64_t h = y.size(2), w = y.size(3);
   auto view = [&](const torch::Tensor& x) { return x.reshape({slices, k, h, w}); };
   const auto ts = view(t1star).clamp_min(1e-3), bs = view(b), as = view(a);
@@ -151,7 +165,12 @@ torch::Tensor leaveOneOut(const torch::Tensor& a, const torch::Tensor& b, const 
   const auto e = torch::exp(-t / ts);
   const auto model = as - bs * e;
   const auto sg = torch::sign(model);
-  const auto j0 = sg, j1 = -sg * e, j2 = -sg * bs * e * t / (ts * ts);
+  auto j0 = sg, j1 = -sg * e, j2 = -sg * bs * e * t / (ts * ts);
+  if (onCurve.defined()) {
+    j0 = j0 * onCurve;
+    j1 = j1 * onCurve;
+    j2 = j2 * onCurve;
+  }
   auto sum = [](const torch::Tensor& x) { return x.sum(1, true); };
   const auto m00 = sum(j0 * j0), m01 = sum(j0 * j1), m02 = sum(j0 * j2);
   const auto m11 = sum(j1 * j1), m12 = sum(j1 * j2), m22 = sum(j2 * j2);
@@ -163,7 +182,27 @@ torch::Tensor leaveOneOut(const torch::Tensor& a, const torch::Tensor& b, const 
   const auto hcap = torch::where(torch::isfinite(lev), lev, torch::zeros_like(lev)).clamp(0.0, 0.75);
   const auto fitted = torch::abs(model);
   const auto yy = view(y);
-  return (yy - (yy - fitted) / (1 - hcap)).reshape({slices * k, 1, h, w});
+  auto twin = yy - (yy - fitted) / (1 - hcap);
+  if (onCurve.defined() && !reinversions.empty()) {
+    // Signed magnetisation per image, in acquisition order of the reinversions.
+    auto signedM = model.clone();
+    twin = twin.clone();
+    const auto a0 = as.index({Slice(), Slice(0, 1)}), b0 = bs.index({Slice(), Slice(0, 1)}), ts0 = ts.index({Slice(), Slice(0, 1)});
+    const auto t1 = torch::nan_to_num(ts0 * (b0 / a0 - 1), 1e5, 1e5, 1.0).clamp(1.0, 1e5);
+    const auto m0 = b0 - a0;
+    for (const auto& r : reinversions) {
+      const auto prev = signedM.index({Slice(), Slice(r.previous, r.previous + 1)});
+      const auto pre = m0 - (m0 - prev) * torch::exp(-r.recoveryMs.view({slices, 1, 1, 1}) / t1);
+      const auto ti = t.index({Slice(), Slice(r.sample, r.sample + 1)});
+      const auto chained = a0 - (a0 + pre) * torch::exp(-ti / ts0);
+      const auto inFit = onCurve.index({Slice(), Slice(r.sample, r.sample + 1)}) > 0;
+      signedM.index_put_({Slice(), Slice(r.sample, r.sample + 1)},
+                         torch::where(inFit, model.index({Slice(), Slice(r.sample, r.sample + 1)}), chained));
+      twin.index_put_({Slice(), Slice(r.sample, r.sample + 1)},
+                      torch::where(inFit, twin.index({Slice(), Slice(r.sample, r.sample + 1)}), torch::abs(chained)));
+    }
+  }
+  return twin.reshape({slices * k, 1, h, w});
 }
 
 /// Whole-pixel translations of every image onto its slice's key image by exhaustive search
@@ -291,9 +330,17 @@ MotionCorrector::MotionCorrector(MotionOptions options) : options_(options) {
 
 MotionCorrection MotionCorrector::correct(const MapFitter& fitter, const FitInput& input, double rowSpacingMm,
                                           double colSpacingMm) const {
+  return correct(MolliAcquisition(fitter.options()), fitter, input, rowSpacingMm, colSpacingMm);
+}
+
+MotionCorrection MotionCorrector::correct(const AcquisitionScheme& scheme, const MapFitter& fitter, const FitInput& input,
+                                          double rowSpacingMm, double colSpacingMm) const {
   const auto start = std::chrono::steady_clock::now();
   input.validate();
   if (fitter.options().model != "molli") throw FitError("motion correction needs the MOLLI model");
+  if (const std::string refusal = scheme.motionRefusal(); !refusal.empty()) {
+    throw FitError("no motion correction for " + scheme.name() + ": " + refusal);
+  }
   const int64_t slices = input.slices, k = input.samples, rows = input.rows, cols = input.cols;
   const int64_t n = slices * k, voxels = rows * cols;
   const auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(resolveDevice(fitter.device()));
@@ -316,7 +363,7 @@ MotionCorrection MotionCorrector::correct(const MapFitter& fitter, const FitInpu
   };
   auto timedFit = [&](const FitInput& in) {
     const auto t0 = std::chrono::steady_clock::now();
-    FitResult r = fitter.fit(in);
+    FitResult r = scheme.fit(fitter, in);
     out.fitSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ++out.fits;
     return r;
@@ -343,6 +390,42 @@ MotionCorrection MotionCorrector::correct(const MapFitter& fitter, const FitInpu
     key[static_cast<size_t>(s)] = std::max_element(t, t + k) - t;
     out.slices[static_cast<size_t>(s)].keySample = key[static_cast<size_t>(s)];
   }
+  // The scheme's reinversions (ShMOLLI's later inversions), the same samples in every slice.
+  std::vector<BatchReinversion> reinversions;
+  for (int64_t s = 0; s < slices; ++s) {
+    const std::vector<double> times(input.times.begin() + s * k, input.times.begin() + (s + 1) * k);
+    const auto list = scheme.reinversions(times);
+    if (s == 0) reinversions.resize(list.size());
+    if (list.size() != reinversions.size()) throw FitError("the slices of a motion-correction batch differ in their inversions");
+    for (size_t r = 0; r < list.size(); ++r) {
+      if (s == 0) {
+        reinversions[r].sample = list[r].sample;
+        reinversions[r].previous = list[r].previous;
+        reinversions[r].recoveryMs = torch::empty({slices}, torch::kFloat32);
+      } else if (list[r].sample != reinversions[r].sample || list[r].previous != reinversions[r].previous) {
+        throw FitError("the slices of a motion-correction batch differ in their inversions");
+      }
+      if (list[r].sample < 0 || list[r].sample >= k || list[r].previous < 0 || list[r].previous >= k) {
+        throw FitError("a reinversion names a sample outside the slice");
+      }
+      reinversions[r].recoveryMs[s] = static_cast<float>(list[r].recoveryMs);
+    }
+  }
+  for (auto& r : reinversions) r.recoveryMs = r.recoveryMs.to(opts);
+  // Per voxel of a fit of this batch's shape, which samples the scheme's fit used (undefined:
+  // all, MOLLI).
+  auto onCurveOf = [&](const FitResult& fit) {
+    if (reinversions.empty()) return torch::Tensor();
+    const int64_t v = fit.rows * fit.cols;
+    std::vector<float> mask(static_cast<size_t>(slices * k * v));
+    for (int64_t s = 0; s < slices; ++s) {
+      for (int64_t p = 0; p < v; ++p) {
+        const uint64_t bits = scheme.fittedSamples(fit, s * v + p, k);
+        for (int64_t i = 0; i < k; ++i) mask[static_cast<size_t>((s * k + i) * v + p)] = (bits >> i) & 1 ? 1.0f : 0.0f;
+      }
+    }
+    return torch::from_blob(mask.data(), {slices, k, fit.rows, fit.cols}, torch::kFloat32).to(opts).clone();
+  };
 
   // Intensities scaled per slice so that the damping and the demons force are scale-free.
   const auto scale = original.reshape({slices, -1}).amax(1).clamp_min(1e-6).repeat_interleave(k).view({n, 1, 1, 1});
@@ -422,7 +505,7 @@ MotionCorrection MotionCorrector::correct(const MapFitter& fitter, const FitInpu
           .repeat_interleave(k, 0);
     };
     const auto a = mapOf("A"), b = mapOf("B"), t1star = mapOf("T1star");
-    auto synth = leaveOneOut(a, b, t1star, times, currentImages * scale, slices, k) / scale;
+    auto synth = leaveOneOut(a, b, t1star, times, currentImages * scale, slices, k, onCurveOf(current), reinversions) / scale;
     stage("rounds: synthesis");
     synth = torch::where(torch::isfinite(synth) & tissueLowImages & (t1star > 0), synth, currentImages);
 
@@ -559,7 +642,13 @@ MotionCorrection MotionCorrector::correct(const MapFitter& fitter, const FitInpu
     const double noiseRss = static_cast<double>(k - 3) * std::pow(before.sliceStats[static_cast<size_t>(s)].noiseSigma, 2);
     for (int64_t v = s * voxels; v < (s + 1) * voxels; ++v) {
       if (!fitted[static_cast<size_t>(v)]) continue;
-      const double b0 = rssBefore[static_cast<size_t>(v)], a0 = rssAfter[static_cast<size_t>(v)];
+      // A scheme that fits some voxels with fewer samples (ShMOLLI: 5, 6 or 7, perhaps not the
+      // same before and after) has its residuals brought to k samples' degrees of freedom.
+      const int usedBefore = __builtin_popcountll(scheme.fittedSamples(before, v, k));
+      const int usedAfter = __builtin_popcountll(scheme.fittedSamples(after, v, k));
+      if (usedBefore <= 3 || usedAfter <= 3) continue;
+      const double b0 = rssBefore[static_cast<size_t>(v)] * static_cast<double>(k - 3) / (usedBefore - 3);
+      const double a0 = rssAfter[static_cast<size_t>(v)] * static_cast<double>(k - 3) / (usedAfter - 3);
       if (std::isfinite(b0) && std::isfinite(a0)) {
         sumBefore += b0;
         sumAfter += a0;

@@ -1,5 +1,6 @@
 #include "torcht1/mapping/ShmolliAcquisition.h"
 
+#include <algorithm>
 #include <cmath>
 #include <regex>
 #include <sstream>
@@ -185,6 +186,25 @@ FitResult ShmolliAcquisition::fit(const MapFitter& fitter, const FitInput& input
     if (result.status[v] == VoxelStatus::Valid) ++result.sliceStats[s].validVoxels;
   }
   return result;
+}
+
+std::vector<AcquisitionScheme::Reinversion> ShmolliAcquisition::reinversions(const std::vector<double>& t) const {
+  if (t.size() != 7) return {};
+  const double rr = (t[6] - t[0]) / 4;
+  return {{1, 6, std::max(0.0, 2 * rr - t[1])}, {2, 1, std::max(0.0, 2 * rr - t[2])}};
+}
+
+uint64_t ShmolliAcquisition::fittedSamples(const FitResult& fit, int64_t v, int64_t samples) const {
+  if (samples != 7) return AcquisitionScheme::fittedSamples(fit, v, samples);
+  const auto used = fit.maps.find("SAMPLES");
+  const int n = used == fit.maps.end() ? 7 : static_cast<int>(used->second[static_cast<size_t>(v)]);
+  const std::vector<int64_t>* indices = n == 5 ? &fiveSamples() : n == 6 ? &sixSamples() : nullptr;
+  if (n == 7) return 0x7f;
+  uint64_t bits = 0;
+  if (indices) {
+    for (int64_t i : *indices) bits |= uint64_t{1} << i;
+  }
+  return bits;
 }
 
 std::string ShmolliAcquisition::method() const {

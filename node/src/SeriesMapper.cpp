@@ -159,26 +159,19 @@ MappedSeries SeriesMapper::fit(const PreparedSeries& prepared) const {
   mapped.device = fitter_.device();
   const int64_t voxels = static_cast<int64_t>(series.rows) * series.cols;
   // Motion correction in front of the fit, for the MOLLI model (the synthetic images of the
-  // registration come from it), on the fitter's device.
+  // registration come from it), on the fitter's device; its judging fit is the scheme's fit.
   const std::string refusal = scheme.motionRefusal();
   const bool moco = fitter_.options().motion.enabled && fitter_.options().model == "molli" && refusal.empty();
   for (const auto& group : prepared.groups) {
     mapping::MotionCorrection motion;
+    mapping::FitResult result;
     if (moco) {
       const auto& spacing = series.slices[group.slices.front()].images.front().spacing;
-      motion = motion_.correct(fitter_, group.input, spacing[0] > 0 ? spacing[0] : 1.0, spacing[1] > 0 ? spacing[1] : 1.0);
+      motion = motion_.correct(scheme, fitter_, group.input, spacing[0] > 0 ? spacing[0] : 1.0, spacing[1] > 0 ? spacing[1] : 1.0);
       mapped.fitSeconds += motion.seconds;
-    }
-    // The corrector's judging fit is the scheme's fit where the scheme fits with the fitter
-    // alone (MOLLI); otherwise the scheme fits the corrector's output.
-    mapping::FitResult result;
-    bool reused = false;
-    if (moco) {
       result = motion.fit;
-      reused = scheme.finishFitterFit(result);
-    }
-    if (!reused) {
-      result = scheme.fit(fitter_, moco ? motion.input : group.input);
+    } else {
+      result = scheme.fit(fitter_, group.input);
       mapped.fitSeconds += result.fitSeconds;
     }
     for (size_t k = 0; k < group.slices.size(); ++k) {

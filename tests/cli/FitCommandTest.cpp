@@ -1095,10 +1095,12 @@ TEST_F(EcvFitTest, AHardPairBrightFatShmolliAndMotionWithinEachBreathHold) {
   // What real pairs have and the default pair does not: fat and blood far brighter than the
   // myocardium, a native ShMOLLI (incomplete recovery between its inversions), and motion
   // within each breath-hold (3 mm drift and a 4 mm gasp) on top of the pose between them.
-  // Issue 13's target (95% within 1 pp) is NOT met on this pair yet: measured 85.5% and 73.8%
-  // (80.0% and 59.3% before the MOCO warp stopped ringing beside fat). What is left: ShMOLLI
-  // is not motion-corrected (its native series alone moving: 89.7% / 81.8%) and the post
-  // series' MOCO (it alone moving: 87.7% / 86.0%). The floors guard what is reached.
+  // Issue 13's target (95% within 1 pp) is NOT met on this pair yet: measured 86.5% and 82.7%
+  // since ShMOLLI is motion-corrected (85.5% / 73.8% before; 80.0% / 59.3% before the MOCO
+  // warp stopped ringing beside fat). What is left is resampling: even the true inverse
+  // motion, applied with bicubic interpolation to a moving 5(3)3 phantom, leaves only 88.5%
+  // of the myocardium within 5% (MotionCorrector.ResamplingAloneLimitsTheEdges). The floors
+  // guard what is reached.
   const std::string common = " --size 192 --slices 2 --snr 120 --seed 23 --hematocrit 0.418 --bright-fat";
   const Outcome native = runTorcht1("simulate --out " + (dir_ / "hard-native").string() + common +
                                     " --scheme shmolli --motion 3 --gasp 4");
@@ -1109,7 +1111,10 @@ TEST_F(EcvFitTest, AHardPairBrightFatShmolliAndMotionWithinEachBreathHold) {
   const Outcome fit = runTorcht1("fit " + (dir_ / "hard-native").string() + " " + (dir_ / "hard-post").string() +
                                  " --out " + (dir_ / "hard").string() + " --device cpu --hematocrit 0.418");
   ASSERT_EQ(fit.status, 0) << fit.output;
-  EXPECT_NE(fit.output.find("ShMOLLI"), std::string::npos) << fit.output;
+  EXPECT_NE(fit.output.find("ShMOLLI, "), std::string::npos) << fit.output;
+  // Both series moved and both are motion-corrected, the ShMOLLI one too.
+  EXPECT_EQ(fit.output.find("no MOCO"), std::string::npos) << fit.output;
+  EXPECT_EQ(fit.output.find("MOCO not applied"), std::string::npos) << fit.output;
   const auto files = ecvFiles(dir_ / "hard");
   ASSERT_EQ(files.size(), 2u) << fit.output;
   for (const auto& file : files) {
@@ -1122,7 +1127,7 @@ TEST_F(EcvFitTest, AHardPairBrightFatShmolliAndMotionWithinEachBreathHold) {
     const int slice = std::stoi(text(ds, DCM_InstanceNumber)) - 1;
     const double share =
         shareWithinOnePoint(dir_ / "hard-native", slice, [&](size_t v) { return pixels[v] / 10.0; }, "hard pair");
-    EXPECT_GE(share, slice == 0 ? 82.0 : 70.0) << "slice " << slice + 1 << "\n" << fit.output;
+    EXPECT_GE(share, slice == 0 ? 84.5 : 80.0) << "slice " << slice + 1 << "\n" << fit.output;
   }
 }
 

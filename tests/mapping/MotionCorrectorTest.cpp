@@ -17,6 +17,8 @@
 #include "torcht1/phantom/PhantomGenerator.h"
 #include "torcht1/phantom/Tissue.h"
 
+#include <torch/torch.h>
+
 namespace torcht1 {
 namespace {
 
@@ -91,8 +93,10 @@ Outcome run(const phantom::Phantom& ph, const mapping::MotionOptions& mo = {},
   Outcome o;
   const auto in = inputOf(ph);
   o.without = myocardiumWithin5(ph, identified.scheme->fit(fitter, in).primary());
-  o.moco = mapping::MotionCorrector(mo).correct(fitter, in, ph.pixelSpacingMm, ph.pixelSpacingMm);
-  o.with = myocardiumWithin5(ph, identified.scheme->fit(fitter, o.moco.input).primary());
+  o.moco = mapping::MotionCorrector(mo).correct(*identified.scheme, fitter, in, ph.pixelSpacingMm, ph.pixelSpacingMm);
+  o.with = myocardiumWithin5(ph, o.moco.fit.primary());
+  // The corrector's fit is the scheme's fit of its output.
+  EXPECT_EQ(o.moco.fit.primary(), identified.scheme->fit(fitter, o.moco.input).primary());
   for (size_t s = 0; s < o.moco.slices.size(); ++s) {
     const auto& m = o.moco.slices[s];
     float truth = 0;
@@ -198,10 +202,11 @@ TEST(MotionCorrector, PostContrast) {
   EXPECT_GE(o.with, 85.0);
 }
 
-TEST(MotionCorrector, ShmolliIsNotCorrectedWithTheMolliCurve) {
-  // Its later inversions' images lie off the 3-parameter curve for long T1: synthesised from
-  // it they pull the registration (measured: myocardium within 5% fell from 91% to 63%).
-  // The scheme says so, and the pipeline fits ShMOLLI uncorrected with that reason.
+TEST(MotionCorrector, ShmolliLaterInversionsAreSynthesisedFromTheirIncompleteRecovery) {
+  // ShMOLLI 5(1)1(1)1: its second and third inversions start after a single recovery beat, so
+  // for long T1 their images lie off the first inversion's curve. Synthesised from that curve
+  // they pulled the registration (measured before the reinversions were modelled: myocardium
+  // within 5% fell from 91% to 63%); the scheme's reinversions predict them instead.
   const mapping::FitOptions fo = cpuOptions();
   const mapping::SchemeCatalog catalog(fo);
   mapping::SchemeEvidence evidence;
@@ -210,12 +215,53 @@ TEST(MotionCorrector, ShmolliIsNotCorrectedWithTheMolliCurve) {
   const auto identified = catalog.identify(evidence);
   ASSERT_NE(identified.scheme, nullptr) << identified.reason;
   EXPECT_EQ(identified.scheme->name(), "ShMOLLI");
-  EXPECT_NE(identified.scheme->motionRefusal().find("off the 3-parameter curve"), std::string::npos);
-  evidence.description = "MOLLI";
-  evidence.inversionTimes = {{100, 180, 1100, 1180, 2100, 2180, 3100, 4100}};
-  const auto molli = catalog.identify(evidence);
-  ASSERT_NE(molli.scheme, nullptr) << molli.reason;
-  EXPECT_EQ(molli.scheme->motionRefusal(), "");
+  EXPECT_EQ(identified.scheme->motionRefusal(), "");
+  const auto reinversions = identified.scheme->reinversions(evidence.inversionTimes[0]);
+  ASSERT_EQ(reinversions.size(), 2u);
+  EXPECT_EQ(reinversions[0].sample, 1);
+  EXPECT_EQ(reinversions[0].previous, 6);
+  EXPECT_DOUBLE_EQ(reinversions[0].recoveryMs, 2 * 1000.0 - 180);  // two beats less its TI
+  EXPECT_EQ(reinversions[1].sample, 2);
+  EXPECT_EQ(reinversions[1].previous, 1);
+  EXPECT_DOUBLE_EQ(reinversions[1].recoveryMs, 2 * 1000.0 - 260);
+
+  auto po = moving(5, 6, 0);
+  po.scheme = "shmolli";
+  const auto ph = make(po);
+  ASSERT_EQ(ph.samples, 7);
+  const auto o = run(ph);
+  EXPECT_TRUE(o.moco.slices[0].corrected) << o.moco.slices[0].reason;
+  EXPECT_LE(o.without, 86.0) << "the phantom must show the damage";
+  EXPECT_GE(o.with, 89.5);  // measured 84.7% -> 90.7% (seeds 3 and 11: 89.9%, 89.3%)
+  // The fit behind the maps is ShMOLLI's conditional fit, with its SAMPLES map.
+  EXPECT_EQ(o.moco.fit.maps.count("SAMPLES"), 1u);
+  expectDisplacements(ph, o.moco, 2.5);
+}
+
+TEST(MotionCorrector, ShmolliStillSeriesIsLeftAsItIs) {
+  auto po = moving(0, 0, 0);
+  po.scheme = "shmolli";
+  const auto ph = make(po);
+  const auto o = run(ph);
+  EXPECT_FALSE(o.moco.slices[0].corrected);
+  EXPECT_EQ(o.moco.input.pixels, ph.pixels);
+  EXPECT_NEAR(o.with, o.without, 0.2);
+}
+
+TEST(MotionCorrector, ShmolliPostContrastWithBrightFat) {
+  // Short T1: most voxels use 6 or 7 samples (the later inversions on the curve); blood and
+  // fat far brighter than the myocardium.
+  auto po = moving(4, 5, 0);
+  po.scheme = "shmolli";
+  po.postContrast = true;
+  po.brightFat = true;
+  po.snr = 120;
+  const auto ph = make(po);
+  const auto o = run(ph);
+  EXPECT_TRUE(o.moco.slices[0].corrected) << o.moco.slices[0].reason;
+  // Measured 81.2% -> 84.7% (5(3)3's 4(1)3(1)2 with the same motion: 74.7% -> 83.6%).
+  EXPECT_GE(o.with, o.without + 2.5);
+  EXPECT_GE(o.with, 83.5);
 }
 
 TEST(MotionCorrector, SeveralNonSquareSlicesAtOnce) {
@@ -276,7 +322,7 @@ namespace {
 TEST(MotionCorrector, BrightFatPostContrast) {
   // Fat 8x and blood 4x the myocardium's signal, post-contrast 4(1)3(1)2, a 3 mm drift. The
   // final warp must not ring: plain bicubic undershoots beside the fat and darkened the
-  // myocardium (measured 79.0% within 5% against 87.8% unregistered; clamped 87.5%).
+  // myocardium (measured 79.0% within 5% against 87.8% unregistered; clamped 87.5%, and 88.9% since the weak images register on their own).
   auto po = moving(3, 0, 0);
   po.postContrast = true;
   po.brightFat = true;
@@ -285,12 +331,61 @@ TEST(MotionCorrector, BrightFatPostContrast) {
   const auto ph = make(po);
   const auto o = run(ph);
   EXPECT_GE(o.with, o.without - 1.0);
-  EXPECT_GE(o.with, 86.0);
+  EXPECT_GE(o.with, 88.0);  // measured 88.9% (87.5% with null_structure_fraction 0.15)
   // No warped value leaves the range of the source image (magnitude data, no overshoot).
   const auto [lo, hi] = std::minmax_element(ph.pixels.begin(), ph.pixels.end());
   for (float v : o.moco.input.pixels) {
     ASSERT_GE(v, *lo);
     ASSERT_LE(v, *hi);
+  }
+}
+/// The originals of a drifting phantom (translation only, along (0.287, 0.958)) moved back by
+/// the true motion with grid_sample `mode` (0 bilinear, 1 nearest, 2 bicubic).
+std::vector<float> warpedByTheTruth(const phantom::Phantom& ph, int mode) {
+  const int64_t n = ph.samples, h = ph.rows, w = ph.cols;
+  std::vector<float> pixels = ph.pixels;
+  auto images = torch::from_blob(pixels.data(), {n, 1, h, w}, torch::kFloat32);
+  auto theta = torch::eye(2, 3).unsqueeze(0).repeat({n, 1, 1});
+  const double unitPerMm = 2.0 / (ph.pixelSpacingMm * static_cast<double>(w));
+  for (int64_t i = 0; i < n; ++i) {
+    // The image shows at x the anatomy of x - d: the reference position is sampled at x + d.
+    const double d = ph.trueDisplacementMm[i] * unitPerMm;
+    theta[i][0][2] = d * 0.287;
+    theta[i][1][2] = d * 0.958;
+  }
+  const auto grid = torch::nn::functional::affine_grid(theta, {n, 1, h, w}, false);
+  const auto out = torch::grid_sampler(images, grid, mode, /*border*/ 1, false).clamp_min(0).contiguous();
+  return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + n * h * w);
+}
+
+TEST(MotionCorrector, ResamplingAloneLimitsTheEdgesAndTheRegistrationMatchesTheTruth) {
+  // The phantom's edges are sharp (each pixel one tissue): any sub-pixel resampling mixes
+  // blood into the myocardium's edge pixels. Moved back by the true motion, a 6 mm drift
+  // keeps only ~88-91% of the myocardium within 5%; that, not the registration, is what
+  // bounds MOCO on these phantoms (measured, MOLLI: bicubic 88.5%, bilinear 91.0%, nearest
+  // 93.4%, MOCO 91.5%; ShMOLLI: bicubic 88.0%, MOCO 87.8%).
+  for (const char* scheme : {"", "shmolli"}) {
+    auto po = moving(6, 0, 0);
+    po.scheme = scheme;
+    const auto ph = make(po);
+    const mapping::FitOptions fo = cpuOptions();
+    const mapping::MapFitter fitter(fo);
+    const mapping::SchemeCatalog catalog(fo);
+    mapping::SchemeEvidence evidence;
+    evidence.inversionTimes.emplace_back(ph.times.begin(), ph.times.begin() + ph.samples);
+    const auto identified = catalog.identify(evidence);
+    ASSERT_NE(identified.scheme, nullptr) << identified.reason;
+    auto truth = inputOf(ph);
+    truth.pixels = warpedByTheTruth(ph, 2);
+    const double bicubic = myocardiumWithin5(ph, identified.scheme->fit(fitter, truth).primary());
+    truth.pixels = warpedByTheTruth(ph, 1);
+    const double nearest = myocardiumWithin5(ph, identified.scheme->fit(fitter, truth).primary());
+    const auto o = run(ph);
+    std::printf("  %s: true motion undone, bicubic %.1f%%, nearest %.1f%%; MOCO %.1f%%\n", identified.scheme->name().c_str(),
+                bicubic, nearest, o.with);
+    EXPECT_GT(bicubic, o.without) << "undoing the true motion helps";
+    EXPECT_LT(bicubic, 95.0) << "resampling costs the edges";
+    EXPECT_GE(o.with, bicubic - 1.5) << "the registration is as good as the true motion, resampled the same way";
   }
 }
 }  // namespace

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -35,20 +36,36 @@ class AcquisitionScheme {
   /// Fits one batch of slices (every slice with the same number of images, ascending times).
   /// Throws FitError.
   virtual FitResult fit(const MapFitter& fitter, const FitInput& input) const = 0;
-  /// Where this scheme's fit is the fitter's own fit of the input followed by a step on its
-  /// result (MOLLI: fit.molli.t1_scale), applies that step to `result` and returns true, so
-  /// that a fit already made (the motion corrector's) is not repeated. False: the scheme
-  /// fits otherwise (ShMOLLI), and `result` is left as it is.
-  virtual bool finishFitterFit(FitResult& result) const {
-    (void)result;
-    return false;
-  }
   /// The method in words, for DerivationDescription.
   virtual std::string method() const = 0;
-  /// Why motion correction cannot run in front of this scheme's fit, "" when it can. The
-  /// corrector synthesises every image from the 3-parameter MOLLI curve, so a scheme whose
-  /// images do not all lie on it (ShMOLLI's later inversions, for long T1) is not corrected.
+  /// Why motion correction cannot run in front of this scheme's fit, "" when it can.
   virtual std::string motionRefusal() const { return ""; }
+
+  /// An image whose inversion started from an incompletely recovered magnetisation (ShMOLLI's
+  /// second and third inversions, after a single recovery beat): for long T1 it lies off the
+  /// first inversion's curve. Motion correction synthesises it from the fitted curve instead:
+  /// the magnetisation read at `previous` (sorted sample index, the last image before this
+  /// one's inversion) recovers with T1 for `recoveryMs` without readouts, is inverted, and
+  /// recovers with T1* until this image's inversion time.
+  struct Reinversion {
+    int64_t sample = 0;
+    int64_t previous = 0;
+    double recoveryMs = 0;
+  };
+  /// The reinversions of one slice whose sorted inversion times are `times`, in acquisition
+  /// order (a reinversion's `previous` may be an earlier one); none for MOLLI, whose recovery
+  /// beats let every image lie on one curve.
+  virtual std::vector<Reinversion> reinversions(const std::vector<double>& times) const {
+    (void)times;
+    return {};
+  }
+  /// The sorted samples (bit i: sample i) that this scheme's fit `fit` used at voxel `v` of
+  /// its batch, with `samples` images per slice; those are the points on its fitted curve.
+  virtual uint64_t fittedSamples(const FitResult& fit, int64_t v, int64_t samples) const {
+    (void)fit;
+    (void)v;
+    return samples >= 64 ? ~uint64_t{0} : (uint64_t{1} << samples) - 1;
+  }
   /// Maps beyond the fitter's own that this scheme's results carry (ShMOLLI: "SAMPLES").
   virtual std::vector<std::string> extraMaps() const { return {}; }
 };

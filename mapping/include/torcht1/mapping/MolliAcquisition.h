@@ -17,10 +17,12 @@ class MolliAcquisition : public AcquisitionScheme {
   bool recognises(const SchemeEvidence& evidence) const override;
   std::string refusal(const SchemeEvidence& evidence) const override;
   FitResult fit(const MapFitter& fitter, const FitInput& input) const override;
-  bool finishFitterFit(FitResult& result) const override;
   std::string method() const override;
 
  private:
+  /// fit.molli.t1_scale on the fitter's result.
+  void scale(FitResult& result) const;
+
   std::string model_;
   double t1Scale_ = 1.0;
   double validMin_ = 0, validMax_ = 0;

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "torcht1/mapping/AcquisitionScheme.h"
 #include "torcht1/mapping/FitInput.h"
 #include "torcht1/mapping/MapFitter.h"
 #include "torcht1/mapping/MotionOptions.h"
@@ -42,8 +43,7 @@ struct SliceMotion {
 struct MotionCorrection {
   /// The input with each corrected slice's images replaced by the registered ones.
   FitInput input;
-  /// The fitter's fit of `input` (slice by slice the fit that judged it), for schemes whose
-  /// fit is the fitter's own (AcquisitionScheme::finishFitterFit): no second fit.
+  /// The scheme's fit of `input`, slice by slice the fit that judged it: no second fit.
   FitResult fit;
   std::vector<SliceMotion> slices;
   double seconds = 0;     // all of it
@@ -55,8 +55,9 @@ struct MotionCorrection {
 
 /// Model-based motion correction of every slice of a batch, before the fit (Xue et al., MRM
 /// 2012; Gadgetron's T1 MOCO): all images of all slices are registered at once as tensors on
-/// the fitter's device. Each round fits the current images with the fitter's MOLLI model,
-/// synthesises every image from the fitted parameters (the synthetic twin has the image's
+/// the fitter's device. Each round fits the current images with the scheme's fit of the
+/// MOLLI model, synthesises every image from the fitted parameters (ShMOLLI's later
+/// inversions through their incomplete recovery; the synthetic twin has the image's
 /// contrast, including the dark band where a tissue crosses the null, so plain squared
 /// differences compare them), and registers each original image to its twin: a global
 /// affine Gauss-Newton step, then diffusion-regularised demons, coarse to fine. The images
@@ -71,8 +72,13 @@ class MotionCorrector {
   explicit MotionCorrector(MotionOptions options);
 
   /// `rowSpacingMm` and `colSpacingMm` (pixel spacing) scale the reported displacement and
-  /// turn the demons field's smoothness (`demonsSigmaMm`) into pixels.
-  /// Throws FitError for invalid input or a model other than MOLLI.
+  /// turn the demons field's smoothness (`demonsSigmaMm`) into pixels. Every fit is the
+  /// scheme's (ShMOLLI: its conditional fit); the images it leaves out of a voxel's curve
+  /// are synthesised by the scheme's reinversions. `fit` of the result is the scheme's fit.
+  /// Throws FitError for invalid input, a model other than MOLLI, or a scheme that refuses.
+  MotionCorrection correct(const AcquisitionScheme& scheme, const MapFitter& fitter, const FitInput& input,
+                           double rowSpacingMm, double colSpacingMm) const;
+  /// The same with the MOLLI scheme of the fitter's options.
   MotionCorrection correct(const MapFitter& fitter, const FitInput& input, double rowSpacingMm,
                            double colSpacingMm) const;
 

@@ -34,10 +34,13 @@ class ShmolliAcquisition : public AcquisitionScheme {
   std::string refusal(const SchemeEvidence& evidence) const override;
   FitResult fit(const MapFitter& fitter, const FitInput& input) const override;
   std::string method() const override;
-  std::string motionRefusal() const override {
-    return "ShMOLLI's second and third inversion images lie off the 3-parameter curve that motion correction "
-           "synthesises its images from";
-  }
+  /// The second inversion's image (sorted sample 1) starts from the magnetisation read at the
+  /// first inversion's last image (sample 6), the third's (sample 2) from the second's, each
+  /// after two heartbeats less its own inversion time without readouts (5(1)1(1)1: the image,
+  /// one recovery beat, the next image).
+  std::vector<Reinversion> reinversions(const std::vector<double>& times) const override;
+  /// From the map SAMPLES: 5 (fiveSamples), 6 (sixSamples), 7 (all) or 0 (none).
+  uint64_t fittedSamples(const FitResult& fit, int64_t v, int64_t samples) const override;
   std::vector<std::string> extraMaps() const override { return {"SAMPLES"}; }
 
   /// Why `times` (ascending, ms) are not a ShMOLLI slice, or "": 7 images; the three first
