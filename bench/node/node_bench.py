@@ -3,8 +3,9 @@
 
 Latency: from the moment storescu has the last instance of a series acknowledged (its process
 ends) to the moment Orthanc holds every map instance of that series (polled through its REST
-API every 20 ms), once with the expected count known (ImagesInAcquisition) and once with the
-idle rule only. Throughput: 8 concurrent senders, each sending its series one after another;
+API every 20 ms), once with the expected count known (ImagesInAcquisition), once with the
+idle rule only, and once for moving series (3 mm drift + 6 mm gasp) with the expected count
+known, which motion correction registers. Throughput: 8 concurrent senders, each sending its series one after another;
 series per minute from the first send to the last map in Orthanc, p50/p99 latency, and the
 node's peak resident memory (VmHWM).
 """
@@ -111,9 +112,9 @@ class Node:
         self.process.wait(60)
 
 
-def simulate(binary, out, seed, size, slices):
-    subprocess.run([binary, "simulate", "--out", out, "--size", str(size), "--slices", str(slices), "--seed", str(seed)],
-                   check=True, stdout=subprocess.DEVNULL)
+def simulate(binary, out, seed, size, slices, motion=()):
+    subprocess.run([binary, "simulate", "--out", out, "--size", str(size), "--slices", str(slices), "--seed", str(seed),
+                    *motion], check=True, stdout=subprocess.DEVNULL)
     files = sorted(os.path.join(out, f) for f in os.listdir(out) if f.endswith(".dcm"))
     return files
 
@@ -158,15 +159,19 @@ def main():
     work = tempfile.mkdtemp(prefix="work-", dir=args.out)
     results = {"size": args.size, "slices": args.slices, "cpus": os.cpu_count()}
     try:
-        total = args.latency_series * 2 + args.senders * args.series_per_sender
+        total = args.latency_series * 3 + args.senders * args.series_per_sender
         print(f"simulating {total} series of {args.slices} slices x 8 images, {args.size}x{args.size}", flush=True)
         studies = {}
+        # The last latency series move (a 3 mm drift and a 6 mm gasp in each breath-hold): motion
+        # correction registers them, where it stops early on the still ones.
+        moving = set(range(args.latency_series * 2 + 1, args.latency_series * 3 + 1))
         for seed in range(1, total + 1):
-            studies[seed] = simulate(args.binary, os.path.join(work, f"study{seed}"), 1000 + seed, args.size, args.slices)
+            studies[seed] = simulate(args.binary, os.path.join(work, f"study{seed}"), 1000 + seed, args.size, args.slices,
+                                     ("--motion", "3", "--gasp", "6") if seed in moving else ())
         seeds = iter(range(1, total + 1))
 
         orthanc = Orthanc(work)
-        for mode, expected_count in (("expected_count", True), ("idle", False)):
+        for mode, expected_count in (("expected_count", True), ("idle", False), ("moving_expected_count", True)):
             node = Node(args.binary, work, "node-" + mode, orthanc, expected_count, args.idle)
             arrivals, stop = {}, threading.Event()
             watcher = threading.Thread(target=watch, args=(orthanc, maps_per_series, arrivals, stop), daemon=True)
@@ -184,7 +189,8 @@ def main():
             results[f"latency_{mode}_s"] = {"median": statistics.median(latencies), "max": max(latencies),
                                             "all": latencies}
             print(f"latency ({mode}): median {statistics.median(latencies):.3f} s, max {max(latencies):.3f} s "
-                  f"over {len(latencies)} series" + (f" (idle_seconds {args.idle})" if mode == "idle" else ""),
+                  f"over {len(latencies)} series" + (f" (idle_seconds {args.idle})" if mode == "idle" else "") +
+                  (" (3 mm drift + 6 mm gasp: motion-corrected)" if mode.startswith("moving") else ""),
                   flush=True)
 
         node = Node(args.binary, work, "node-throughput", orthanc, True, args.idle)
@@ -244,6 +250,7 @@ def main():
             json.dump(results, f, indent=2)
         print(f"summary: latency_expected_count_median_s={results['latency_expected_count_s']['median']:.3f} "
               f"latency_idle_median_s={results['latency_idle_s']['median']:.3f} "
+              f"latency_moving_median_s={results['latency_moving_expected_count_s']['median']:.3f} "
               f"series_per_minute={results['throughput']['series_per_minute']:.1f} "
               f"p99_s={results['throughput']['latency_p99_s']:.2f} peak_memory_mib={memory:.0f}")
     finally:

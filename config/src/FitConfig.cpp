@@ -70,6 +70,7 @@ mapping::FitOptions FitConfig::fromDocument(const ConfigDocument& document) {
     m.number("null_structure_fraction", o.motion.nullStructureFraction, 0.0, 0.99);
     m.number("min_jacobian", o.motion.minJacobian, 0.01, 0.99);
     m.number("max_residual_ratio", o.motion.maxResidualRatio, 0.01, 1.0);
+    m.number("still_pixels", o.motion.stillPixels, 0.0, 5.0);
   });
   s.section("lm", [&](YamlSection& m) {
     m.number("max_iterations", o.lm.maxIterations, 1, 10000);

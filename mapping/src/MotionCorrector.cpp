@@ -322,6 +322,7 @@ MotionCorrector::MotionCorrector(MotionOptions options) : options_(options) {
   }
   if (!(o.minJacobian > 0 && o.minJacobian < 1)) throw FitError("motion_correction.min_jacobian must be in (0, 1)");
   if (!(o.maxResidualRatio > 0 && o.maxResidualRatio <= 1)) throw FitError("motion_correction.max_residual_ratio must be in (0, 1]");
+  if (!(o.stillPixels >= 0 && o.stillPixels <= 5)) throw FitError("motion_correction.still_pixels must be 0..5");
   if (o.searchRadiusPixels < 0 || o.searchRadiusPixels > 16) throw FitError("motion_correction.search_radius_pixels must be 0..16");
   if (!(o.demonsNoiseGradient >= 0 && o.demonsNoiseGradient <= 100)) {
     throw FitError("motion_correction.demons_noise_gradient must be 0..100");
@@ -491,6 +492,53 @@ MotionCorrection MotionCorrector::correct(const AcquisitionScheme& scheme, const
     return low;
   };
 
+  // Into the key image's position: sample each image at T_i(T_key^-1(y)).
+  auto finalGridAt = [&](const Transforms& tr, int64_t gh, int64_t gw) {
+    const auto keyIndex = torch::tensor(std::vector<int64_t>(key.begin(), key.end()), torch::kLong).to(opts.device()) +
+                          torch::arange(slices, torch::TensorOptions().dtype(torch::kLong).device(opts.device())) * k;
+    const auto thetaKey = tr.theta.index_select(0, keyIndex);           // [S, 2, 3]
+    const auto aKey = thetaKey.index({Slice(), Slice(), Slice(0, 2)});  // [S, 2, 2]
+    const auto aInv = torch::linalg_inv(aKey);
+    const auto tKey = thetaKey.index({Slice(), Slice(), 2});            // [S, 2]
+    const auto y = F::affine_grid(torch::eye(2, 3, opts).unsqueeze(0).repeat({slices, 1, 1}), {slices, 1, gh, gw}, false);
+    auto solve = [&](const torch::Tensor& rhs) {  // A^-1 rhs, rhs [S, H, W, 2]
+      return torch::einsum("sij,shwj->shwi", {aInv, rhs});
+    };
+    auto z = solve(y - tKey.view({slices, 1, 1, 2}));
+    torch::Tensor fieldKey;
+    if (tr.field.defined()) {
+      fieldKey = tr.field.index_select(0, keyIndex);
+      for (int it = 0; it < 8; ++it) {
+        const auto u = sample(fieldKey, z).permute({0, 2, 3, 1});
+        z = solve(y - tKey.view({slices, 1, 1, 2}) - u);
+      }
+    }
+    const auto zi = z.repeat_interleave(k, 0);  // [N, H, W, 2]
+    auto grid = torch::einsum("nij,nhwj->nhwi", {tr.theta.index({Slice(), Slice(), Slice(0, 2)}), zi}) +
+                tr.theta.index({Slice(), Slice(), 2}).view({n, 1, 1, 2});
+    if (tr.field.defined()) grid = grid + sample(tr.field, zi).permute({0, 2, 3, 1});
+    return grid;
+  };
+
+  auto finalGrid = [&](const Transforms& tr) { return finalGridAt(tr, rows, cols); };
+  // Each image's displacement (mm) from the key image's position, largest in the valid tissue
+  // [S, k], of a grid at any size.
+  const auto spacing = torch::tensor({static_cast<float>(0.5 * static_cast<double>(cols) * colSpacingMm),
+                                      static_cast<float>(0.5 * static_cast<double>(rows) * rowSpacingMm)},
+                                     opts);
+  auto displacementOf = [&](const torch::Tensor& g) {
+    const int64_t gh = g.size(1), gw = g.size(2);
+    const auto at = F::affine_grid(torch::eye(2, 3, opts).unsqueeze(0), {1, 1, gh, gw}, false);
+    const auto mm = ((g - at) * spacing).pow(2).sum(3).sqrt();
+    // Read where the fit was valid: the field's spill into noise at the tissue's edge is
+    // no motion of anything a reader looks at.
+    const auto inValid = (gh == rows && gw == cols ? validTissue : resize(validTissue, gh, gw, true)).squeeze(1) > 0.5;
+    return torch::where(inValid, mm, torch::zeros_like(mm)).amax({1, 2}).view({slices, k});
+  };
+  // A batch in which the first round finds no image of any slice moved by half a pixel is
+  // still: a warp would only resample (and blur) it, so it is not registered further.
+  const double stillMm = o.stillPixels * std::min(rowSpacingMm, colSpacingMm);
+
   for (int round = 0; round < o.rounds; ++round) {
     // Every round fits the images as registered so far (the first: after the search).
     const auto grid = gridOf(t, rows, cols);
@@ -557,35 +605,27 @@ MotionCorrection MotionCorrector::correct(const AcquisitionScheme& scheme, const
         ++inherited[static_cast<size_t>(s)];
       }
     }
-  }
-
-  // Into the key image's position: sample each image at T_i(T_key^-1(y)).
-  auto finalGrid = [&](const Transforms& tr) {
-    const auto keyIndex = torch::tensor(std::vector<int64_t>(key.begin(), key.end()), torch::kLong).to(opts.device()) +
-                          torch::arange(slices, torch::TensorOptions().dtype(torch::kLong).device(opts.device())) * k;
-    const auto thetaKey = tr.theta.index_select(0, keyIndex);           // [S, 2, 3]
-    const auto aKey = thetaKey.index({Slice(), Slice(), Slice(0, 2)});  // [S, 2, 2]
-    const auto aInv = torch::linalg_inv(aKey);
-    const auto tKey = thetaKey.index({Slice(), Slice(), 2});            // [S, 2]
-    const auto y = F::affine_grid(torch::eye(2, 3, opts).unsqueeze(0).repeat({slices, 1, 1}), {slices, 1, rows, cols}, false);
-    auto solve = [&](const torch::Tensor& rhs) {  // A^-1 rhs, rhs [S, H, W, 2]
-      return torch::einsum("sij,shwj->shwi", {aInv, rhs});
-    };
-    auto z = solve(y - tKey.view({slices, 1, 1, 2}));
-    torch::Tensor fieldKey;
-    if (tr.field.defined()) {
-      fieldKey = tr.field.index_select(0, keyIndex);
-      for (int it = 0; it < 8; ++it) {
-        const auto u = sample(fieldKey, z).permute({0, 2, 3, 1});
-        z = solve(y - tKey.view({slices, 1, 1, 2}) - u);
+    if (round == 0 && o.stillPixels > 0) {
+      const auto found = displacementOf(finalGridAt(t, fh, fw)).to(torch::kCPU).contiguous();
+      if (found.max().item<float>() < stillMm) {
+        stage("rounds: other");
+        for (int64_t s = 0; s < slices; ++s) {
+          auto& sm = out.slices[static_cast<size_t>(s)];
+          sm.imageDisplacementMm.assign(found.data_ptr<float>() + s * k, found.data_ptr<float>() + (s + 1) * k);
+          sm.maxDisplacementMm = *std::max_element(sm.imageDisplacementMm.begin(), sm.imageDisplacementMm.end());
+          sm.inheritedImages = inherited[static_cast<size_t>(s)];
+          char reason[160];
+          std::snprintf(reason, sizeof reason,
+                        "no motion found: at most %.1f mm after the first round, less than half a pixel (%.1f mm)",
+                        sm.maxDisplacementMm, stillMm);
+          sm.reason = reason;
+        }
+        out.fit = before;
+        out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return out;
       }
     }
-    const auto zi = z.repeat_interleave(k, 0);  // [N, H, W, 2]
-    auto grid = torch::einsum("nij,nhwj->nhwi", {tr.theta.index({Slice(), Slice(), Slice(0, 2)}), zi}) +
-                tr.theta.index({Slice(), Slice(), 2}).view({n, 1, 1, 2});
-    if (tr.field.defined()) grid = grid + sample(tr.field, zi).permute({0, 2, 3, 1});
-    return grid;
-  };
+  }
 
   stage("rounds: other");
   auto grid = finalGrid(t);
@@ -608,16 +648,7 @@ MotionCorrection MotionCorrector::correct(const AcquisitionScheme& scheme, const
       minJac = torch::where(inTissue, jac, torch::full_like(jac, 1e9)).amin({1, 2});
     }
   }
-  const auto base = F::affine_grid(torch::eye(2, 3, opts).unsqueeze(0), {1, 1, rows, cols}, false);
-  const auto spacing = torch::tensor({static_cast<float>(0.5 * static_cast<double>(cols) * colSpacingMm),
-                                      static_cast<float>(0.5 * static_cast<double>(rows) * rowSpacingMm)},
-                                     opts);
-  const auto displacementMm = ((grid - base) * spacing).pow(2).sum(3).sqrt();
-  // Read where the fit was valid: the field's spill into noise at the tissue's edge is
-  // no motion of anything a reader looks at.
-  const auto inValid = validTissue.squeeze(1) > 0;
-  const auto imageDisplacement =
-      torch::where(inValid, displacementMm, torch::zeros_like(displacementMm)).amax({1, 2}).view({slices, k});
+  const auto imageDisplacement = displacementOf(grid);
   const auto maxDisplacement = imageDisplacement.amax(1).to(torch::kCPU);
   const auto imageDisplacementCpu = imageDisplacement.to(torch::kCPU).contiguous();
   const auto minJacSlice = minJac.view({slices, k}).amin(1).to(torch::kCPU);

@@ -20,13 +20,13 @@ struct MotionOptions {
   /// +-16 pixels, 30 mm at 1.9 mm pixels), by edge directions, whatever the contrast.
   int searchRadiusPixels = 4;
   /// Gauss-Newton iterations of the affine step per level.
-  int affineIterations = 4;
+  int affineIterations = 2;
   /// false: affine only.
   bool nonRigid = true;
   /// Demons iterations per level, their largest step (pixels of that level) and the
   /// Gaussian regularisation of the displacement field (sigma in mm, the same smoothness at
   /// any pixel size: bench/run-moco's warp case loses 1-3 points at 5.6 or 11 mm).
-  int demonsIterations = 10;
+  int demonsIterations = 5;
   double demonsStepPixels = 0.75;
   double demonsSigmaMm = 8.0;
   /// The demons force is damped where the twin's gradient is below this many noise sigmas
@@ -49,6 +49,10 @@ struct MotionOptions {
   /// pure noise by up to 3/4 (that part, from the noise sigma and the interpolation weights,
   /// is credited first). Moving series drop to 10-30%.
   double maxResidualRatio = 0.9;
+  /// After the first round, a batch in which no image of any slice moved by this many pixels
+  /// (largest displacement from the key image in the valid tissue) is still: no further
+  /// rounds, no warp, the unregistered fit (a still series costs a third). 0: never.
+  double stillPixels = 0.5;
 };
 
 }  // namespace torcht1::mapping
