@@ -186,7 +186,6 @@ torch::Tensor leaveOneOut(const torch::Tensor& a, const torch::Tensor& b, const 
   if (onCurve.defined() && !reinversions.empty()) {
     // Signed magnetisation per image, in acquisition order of the reinversions.
     auto signedM = model.clone();
-    twin = twin.clone();
     const auto a0 = as.index({Slice(), Slice(0, 1)}), b0 = bs.index({Slice(), Slice(0, 1)}), ts0 = ts.index({Slice(), Slice(0, 1)});
     const auto t1 = torch::nan_to_num(ts0 * (b0 / a0 - 1), 1e5, 1e5, 1.0).clamp(1.0, 1e5);
     const auto m0 = b0 - a0;

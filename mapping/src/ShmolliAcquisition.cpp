@@ -198,12 +198,10 @@ uint64_t ShmolliAcquisition::fittedSamples(const FitResult& fit, int64_t v, int6
   if (samples != 7) return AcquisitionScheme::fittedSamples(fit, v, samples);
   const auto used = fit.maps.find("SAMPLES");
   const int n = used == fit.maps.end() ? 7 : static_cast<int>(used->second[static_cast<size_t>(v)]);
-  const std::vector<int64_t>* indices = n == 5 ? &fiveSamples() : n == 6 ? &sixSamples() : nullptr;
   if (n == 7) return 0x7f;
+  if (n != 5 && n != 6) return 0;  // none converged
   uint64_t bits = 0;
-  if (indices) {
-    for (int64_t i : *indices) bits |= uint64_t{1} << i;
-  }
+  for (int64_t i : n == 5 ? fiveSamples() : sixSamples()) bits |= uint64_t{1} << i;
   return bits;
 }
 
