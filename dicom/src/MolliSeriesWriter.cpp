@@ -250,6 +250,7 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
   writeRaw("t1.f32", ph.t1.data(), ph.t1.size() * sizeof(float));
   writeRaw("labels.u8", ph.labels.data(), ph.labels.size());
   if (!ph.ecv.empty()) writeRaw("ecv.f32", ph.ecv.data(), ph.ecv.size() * sizeof(float));
+  if (!ph.purity.empty()) writeRaw("purity.f32", ph.purity.data(), ph.purity.size() * sizeof(float));
   std::ofstream json(fs::path(written.truthDir) / "truth.json");
   json << "{\"slices\": " << ph.slices << ", \"rows\": " << ph.rows << ", \"cols\": " << ph.cols
        << ", \"samples\": " << ph.samples << ", \"scheme\": \"" << ph.scheme << "\", \"post_contrast\": "
@@ -267,8 +268,9 @@ WrittenStudy MolliSeriesWriter::write(const phantom::Phantom& ph, const std::str
        << ", \"warp\": " << options_.warpMm
        << "}, \"hematocrit\": " << ph.hematocrit << ", \"ecv_file\": \"" << (ph.ecv.empty() ? "" : "ecv.f32")
        << "\", \"pose\": {\"shift_x_mm\": " << options_.poseShiftXMm << ", \"shift_y_mm\": " << options_.poseShiftYMm
-       << ", \"rotation_deg\": " << options_.poseRotationDeg
-       << "}, \"truth_position\": \"each slice's key image (its longest inversion time)\", "
+       << ", \"rotation_deg\": " << options_.poseRotationDeg << "}, \"partial_volume\": " << options_.partialVolume
+       << ", \"purity_file\": \"purity.f32\""
+       << ", \"truth_position\": \"each slice's key image (its longest inversion time)\", "
           "\"true_displacement_mm\": [";
   for (int64_t s = 0; s < ph.slices; ++s) {
     json << (s ? ", " : "") << "[";

@@ -72,6 +72,7 @@ PhantomGenerator::PhantomGenerator(PhantomOptions options) : options_(std::move(
   for (const double mm : {options_.poseShiftXMm, options_.poseShiftYMm}) {
     if (!(std::abs(mm) <= 50)) throw std::invalid_argument("phantom pose shift must be -50..50 mm");
   }
+  if (options_.partialVolume < 1 || options_.partialVolume > 8) throw std::invalid_argument("phantom partial volume must be 1..8");
   if (!(std::abs(options_.poseRotationDeg) <= 45)) throw std::invalid_argument("phantom pose rotation must be -45..45 degrees");
 }
 
@@ -118,6 +119,16 @@ Phantom PhantomGenerator::generate() const {
   ph.pixelSpacingMm = options_.fieldOfViewMm / static_cast<double>(ph.cols);
   const double mmToUnit = 2.0 / options_.fieldOfViewMm;  // normalised coordinates span 2
   const bool moving = options_.motionMm != 0 || options_.gaspMm != 0 || options_.warpMm != 0;
+  // Partial volume: the sub-sample positions of a pixel, relative to its centre (normalised units).
+  const int pv = options_.partialVolume;
+  std::vector<std::pair<double, double>> subOffsets;
+  for (int j = 0; j < pv; ++j) {
+    for (int i = 0; i < pv; ++i) {
+      subOffsets.emplace_back(2.0 * ((i + 0.5) / pv - 0.5) / static_cast<double>(ph.cols),
+                              2.0 * ((j + 0.5) / pv - 0.5) / static_cast<double>(ph.rows));
+    }
+  }
+  ph.purity.assign(ph.slices * voxels, 1.0f);
 
   for (int64_t s = 0; s < ph.slices; ++s) {
     // Each slice is its own breath-hold: its own heart rate and trigger timing.
@@ -222,24 +233,60 @@ Phantom PhantomGenerator::generate() const {
           ph.b[s * voxels + v] = static_cast<float>(reference.b);
           if (ecvStudy && reference.label == TissueLabel::Myocardium) ph.ecv[s * voxels + v] = static_cast<float>(ecvAt(x, y));
         }
-        // Where this pixel's anatomy sits in the reference position.
-        double qx = x, qy = y;
-        if (posed) {
-          qx = poseCos * (x - poseTx) + poseSin * (y - poseTy);
-          qy = -poseSin * (x - poseTx) + poseCos * (y - poseTy);
+        if (pv > 1) {
+          int same = 0;
+          for (const auto& [ox, oy] : subOffsets) same += anatomy(x + ox, y + oy, apex) == reference.label;
+          ph.purity[s * voxels + v] = static_cast<float>(same) / static_cast<float>(subOffsets.size());
         }
-        const Voxel posedVoxel = posed ? voxelAt(qx, qy) : Voxel{};
-        const Voxel& here = posed ? posedVoxel : reference;
-        for (int64_t i = 0; i < ph.samples; ++i) {
-          double signal = here.signal[i];
+        // Where the anatomy that image i shows at image position (ix, iy) sits in the
+        // reference position: the breath-hold's pose, then the motion within it.
+        auto sourceOf = [&](int64_t i, double ix, double iy, double& sx, double& sy) {
+          sx = ix;
+          sy = iy;
+          if (posed) {
+            sx = poseCos * (ix - poseTx) + poseSin * (iy - poseTy);
+            sy = -poseSin * (ix - poseTx) + poseCos * (iy - poseTy);
+          }
           if (moving) {
             // The image shows at (x, y) the anatomy that was at (x, y) - d.
             double dx = 0, dy = 0;
-            displacement(i, qx, qy, dx, dy);
-            if (dx != 0 || dy != 0) signal = voxelAt(qx - dx, qy - dy).signal[i];
-            if (reference.label != TissueLabel::Background) {
+            displacement(i, sx, sy, dx, dy);
+            sx -= dx;
+            sy -= dy;
+            if (ix == x && iy == y && reference.label != TissueLabel::Background) {
               float& largest = ph.trueDisplacementMm[s * ph.samples + i];
               largest = std::max(largest, static_cast<float>(std::hypot(dx, dy) / mmToUnit));
+            }
+          }
+        };
+        Voxel posedVoxel;  // a still image's anatomy in this breath-hold's pose
+        if (posed && !moving) {
+          double px = x, py = y;
+          sourceOf(0, x, y, px, py);
+          posedVoxel = voxelAt(px, py);
+        }
+        for (int64_t i = 0; i < ph.samples; ++i) {
+          double cx = x, cy = y;
+          if (posed || moving) sourceOf(i, x, y, cx, cy);
+          double signal = !posed && !moving ? reference.signal[i] : posed && !moving ? posedVoxel.signal[i]
+                                                                                     : voxelAt(cx, cy).signal[i];
+          if (pv > 1) {
+            // Partial volume: the mean signed signal of the pixel's volume, where it mixes
+            // tissues (a pixel of one tissue keeps its centre's signal).
+            const TissueLabel centre = anatomy(cx, cy, apex);
+            std::vector<std::pair<double, double>> sources;
+            sources.reserve(subOffsets.size());
+            bool mixed = false;
+            for (const auto& [ox, oy] : subOffsets) {
+              double qx = 0, qy = 0;
+              sourceOf(i, x + ox, y + oy, qx, qy);
+              sources.emplace_back(qx, qy);
+              mixed = mixed || anatomy(qx, qy, apex) != centre;
+            }
+            if (mixed) {
+              double sum = 0;
+              for (const auto& [qx, qy] : sources) sum += voxelAt(qx, qy).signal[i];
+              signal = sum / static_cast<double>(sources.size());
             }
           }
           double value = std::abs(signal);

@@ -46,6 +46,10 @@ void SimulateCommand::registerWith(CLI::App& app) {
       ->check(CLI::Range(-50.0, 50.0));
   command_->add_option("--rotate", options_.poseRotationDeg, "This breath-hold's anatomy rotated about the image centre, degrees")
       ->check(CLI::Range(-45.0, 45.0));
+  command_->add_option("--partial-volume", options_.partialVolume,
+                       "Each pixel the mean signal of N x N points of its volume (edges mix tissues, as in real "
+                       "images; truth/purity.f32 says which pixels are of one tissue); 1: point-sampled")
+      ->check(CLI::Range(1, 8));
   // 8 bits and a rescale are outside the MR Image IOD (dciodvfy says so) but occur in
   // exports from the field: these flags make such input for testing readers.
   command_->add_option("--bits", encoding_.bitsStored, "Bits stored: 8 (non-standard for MR), 12 or 16")

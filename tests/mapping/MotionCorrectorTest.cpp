@@ -52,14 +52,16 @@ phantom::Phantom cropColumns(const phantom::Phantom& ph, int64_t cols) {
   out.pixels = crop(ph.pixels, ph.slices * ph.samples);
   out.labels = crop(ph.labels, ph.slices);
   out.t1 = crop(ph.t1, ph.slices);
+  out.purity = crop(ph.purity, ph.slices);
   return out;
 }
 
-/// Share (%) of myocardial voxels whose T1 is within 5% of the truth.
+/// Share (%) of myocardial voxels whose T1 is within 5% of the truth (with partial volume,
+/// of the pixels wholly myocardium: a mixed pixel has no one T1).
 double myocardiumWithin5(const phantom::Phantom& ph, const std::vector<float>& t1) {
   int64_t myo = 0, good = 0;
   for (size_t v = 0; v < ph.labels.size(); ++v) {
-    if (ph.labels[v] != static_cast<uint8_t>(TissueLabel::Myocardium)) continue;
+    if (ph.labels[v] != static_cast<uint8_t>(TissueLabel::Myocardium) || ph.purity[v] < 1) continue;
     ++myo;
     good += std::abs(t1[v] - ph.t1[v]) <= 0.05 * ph.t1[v];
   }
@@ -372,34 +374,72 @@ std::vector<float> warpedByTheTruth(const phantom::Phantom& ph, int mode) {
   return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + n * h * w);
 }
 
-TEST(MotionCorrector, ResamplingAloneLimitsTheEdgesAndTheRegistrationMatchesTheTruth) {
-  // The phantom's edges are sharp (each pixel one tissue): any sub-pixel resampling mixes
-  // blood into the myocardium's edge pixels. Moved back by the true motion, a 6 mm drift
-  // keeps only ~88-91% of the myocardium within 5%; that, not the registration, is what
-  // bounds MOCO on these phantoms (measured, MOLLI: bicubic 88.5%, bilinear 91.0%, nearest
-  // 93.4%, MOCO 91.9%; ShMOLLI: bicubic 88.0%, MOCO 87.9%).
+/// Fits `ph` with the images moved back by the true motion (bicubic and nearest neighbour),
+/// and with MOCO; prints and returns the three shares of the myocardium within 5%.
+struct TruthVsMoco {
+  double bicubic = 0, nearest = 0, moco = 0, without = 0;
+};
+TruthVsMoco truthVsMoco(const phantom::Phantom& ph) {
+  const mapping::FitOptions fo = cpuOptions();
+  const mapping::MapFitter fitter(fo);
+  const mapping::SchemeCatalog catalog(fo);
+  mapping::SchemeEvidence evidence;
+  evidence.inversionTimes.emplace_back(ph.times.begin(), ph.times.begin() + ph.samples);
+  const auto identified = catalog.identify(evidence);
+  EXPECT_NE(identified.scheme, nullptr) << identified.reason;
+  TruthVsMoco r;
+  if (!identified.scheme) return r;
+  auto truth = inputOf(ph);
+  truth.pixels = warpedByTheTruth(ph, 2);
+  r.bicubic = myocardiumWithin5(ph, identified.scheme->fit(fitter, truth).primary());
+  truth.pixels = warpedByTheTruth(ph, 1);
+  r.nearest = myocardiumWithin5(ph, identified.scheme->fit(fitter, truth).primary());
+  const auto o = run(ph);
+  r.moco = o.with;
+  r.without = o.without;
+  const auto mixed = std::count_if(ph.purity.begin(), ph.purity.end(), [](float p) { return p < 1; });
+  std::printf("  %s, %lld mixed pixels: true motion undone, bicubic %.1f%%, nearest %.1f%%; MOCO %.1f%%\n",
+              identified.scheme->name().c_str(), static_cast<long long>(mixed), r.bicubic, r.nearest, r.moco);
+  return r;
+}
+
+TEST(MotionCorrector, ResamplingAloneLimitsTheEdgesOfAPointSampledPhantom) {
+  // Each pixel of this phantom is one tissue, its edges sharper than any scanner's: any
+  // sub-pixel resampling mixes blood into the myocardium's edge pixels. Moved back by the
+  // true motion, a 6 mm drift keeps only ~88% of the myocardium within 5%; that, not the
+  // registration, bounds MOCO on point-sampled phantoms (measured, MOLLI: bicubic 88.5%,
+  // nearest 93.4%, MOCO 91.9%; ShMOLLI: bicubic 88.0%, nearest 95.7%, MOCO 87.9%).
   for (const char* scheme : {"", "shmolli"}) {
     auto po = moving(6, 0, 0);
     po.scheme = scheme;
+    const auto r = truthVsMoco(make(po));
+    EXPECT_GT(r.bicubic, r.without) << "undoing the true motion helps";
+    EXPECT_LT(r.bicubic, 95.0) << "resampling costs the edges";
+    EXPECT_GE(r.moco, r.bicubic - 1.5) << "the registration is as good as the true motion, resampled the same way";
+  }
+}
+
+TEST(MotionCorrector, WithPartialVolumeTheRegistrationIsScoredOnPurePixels) {
+  // With partial volume (each pixel the mean of 4 x 4 points of its volume, as a scanner's
+  // voxel), the pixels that are wholly myocardium survive resampling: undoing the true
+  // motion keeps ~96% of them within 5%, and MOLLI's MOCO reaches it (measured: MOLLI
+  // bicubic 95.7%, MOCO 95.7%). ShMOLLI's MOCO does not yet (bicubic 96.4%, MOCO 92.4%):
+  // its registration, not the resampling, is what is left to improve.
+  for (const char* scheme : {"", "shmolli"}) {
+    auto po = moving(6, 0, 0);
+    po.scheme = scheme;
+    po.partialVolume = 4;
     const auto ph = make(po);
-    const mapping::FitOptions fo = cpuOptions();
-    const mapping::MapFitter fitter(fo);
-    const mapping::SchemeCatalog catalog(fo);
-    mapping::SchemeEvidence evidence;
-    evidence.inversionTimes.emplace_back(ph.times.begin(), ph.times.begin() + ph.samples);
-    const auto identified = catalog.identify(evidence);
-    ASSERT_NE(identified.scheme, nullptr) << identified.reason;
-    auto truth = inputOf(ph);
-    truth.pixels = warpedByTheTruth(ph, 2);
-    const double bicubic = myocardiumWithin5(ph, identified.scheme->fit(fitter, truth).primary());
-    truth.pixels = warpedByTheTruth(ph, 1);
-    const double nearest = myocardiumWithin5(ph, identified.scheme->fit(fitter, truth).primary());
-    const auto o = run(ph);
-    std::printf("  %s: true motion undone, bicubic %.1f%%, nearest %.1f%%; MOCO %.1f%%\n", identified.scheme->name().c_str(),
-                bicubic, nearest, o.with);
-    EXPECT_GT(bicubic, o.without) << "undoing the true motion helps";
-    EXPECT_LT(bicubic, 95.0) << "resampling costs the edges";
-    EXPECT_GE(o.with, bicubic - 1.5) << "the registration is as good as the true motion, resampled the same way";
+    const auto r = truthVsMoco(ph);
+    EXPECT_GE(r.bicubic, 94.0) << "pure pixels survive the resampling";
+    if (std::string(scheme).empty()) {
+      EXPECT_GE(r.moco, r.bicubic - 1.5) << "MOLLI's registration is as good as the true motion";
+    } else {
+      EXPECT_GE(r.moco, 91.0) << "ShMOLLI's registration (measured 92.4%; the true motion gives 96.4%)";
+    }
+    // Mixed pixels are there, and not scored.
+    const auto mixed = std::count_if(ph.purity.begin(), ph.purity.end(), [](float p) { return p < 1; });
+    EXPECT_GT(mixed, 1000);
   }
 }
 }  // namespace

@@ -73,5 +73,48 @@ TEST(PhantomGenerator, NoiseLevelMatchesSnr) {
   EXPECT_NEAR(sum / n, ph.noiseSigma * std::sqrt(M_PI / 2), 0.05 * ph.noiseSigma);
 }
 
+TEST(PhantomGenerator, PartialVolumeMixesTheEdgesAndKeepsPurePixels) {
+  phantom::PhantomOptions po;
+  po.size = 96;
+  po.slices = 1;
+  po.noise = false;
+  const auto sharp = phantom::PhantomGenerator(po).generate();
+  po.partialVolume = 4;
+  const auto mixed = phantom::PhantomGenerator(po).generate();
+  EXPECT_TRUE(std::all_of(sharp.purity.begin(), sharp.purity.end(), [](float p) { return p == 1.0f; }));
+  EXPECT_EQ(sharp.labels, mixed.labels);
+  EXPECT_EQ(sharp.t1, mixed.t1);
+  const int64_t voxels = sharp.voxelsPerSlice();
+  int64_t pure = 0, edges = 0, between = 0;
+  for (int64_t v = 0; v < voxels; ++v) {
+    if (mixed.purity[v] == 1.0f) {
+      // A pixel of one tissue keeps its centre's signal in every image.
+      ++pure;
+      for (int64_t i = 0; i < sharp.samples; ++i) ASSERT_EQ(mixed.pixels[i * voxels + v], sharp.pixels[i * voxels + v]) << v;
+      continue;
+    }
+    ASSERT_GT(mixed.purity[v], 0.0f);
+    ++edges;
+    // The key image (all magnetisation positive) of a mixed pixel lies within the range of
+    // its neighbourhood's pure signals.
+    const int64_t key = sharp.samples - 1, r = v / sharp.cols, c = v % sharp.cols;
+    float lo = 1e30f, hi = 0;
+    for (int64_t dr = -1; dr <= 1; ++dr) {
+      for (int64_t dc = -1; dc <= 1; ++dc) {
+        const int64_t rr = std::clamp<int64_t>(r + dr, 0, sharp.rows - 1), cc = std::clamp<int64_t>(c + dc, 0, sharp.cols - 1);
+        lo = std::min(lo, sharp.pixels[key * voxels + rr * sharp.cols + cc]);
+        hi = std::max(hi, sharp.pixels[key * voxels + rr * sharp.cols + cc]);
+      }
+    }
+    const float value = mixed.pixels[key * voxels + v];
+    between += value >= lo - 1e-3f && value <= hi + 1e-3f;
+  }
+  EXPECT_GT(pure, voxels / 2);
+  EXPECT_GT(edges, 200);
+  EXPECT_EQ(between, edges);
+  po.partialVolume = 9;
+  EXPECT_THROW(phantom::PhantomGenerator{po}, std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace torcht1

@@ -59,6 +59,13 @@ struct PhantomOptions {
   /// shifted by (`poseShiftXMm` along the rows, `poseShiftYMm` down the columns). A post-contrast
   /// series comes from another breath-hold than the native one: a few mm and degrees apart.
   double poseShiftXMm = 0, poseShiftYMm = 0, poseRotationDeg = 0;
+  /// Partial volume: each pixel is the mean of partialVolume x partialVolume point samples
+  /// of the (moved) anatomy's signed signal, as a scanner's voxel integrates the complex
+  /// signal of its whole volume, before the magnitude and the noise: where tissues meet,
+  /// pixels mix them (at the blood's null, signals of opposite sign partly cancel). 1: each
+  /// pixel is the signal at its centre (point-sampled: edges are sharper than any scanner's,
+  /// and any sub-pixel resampling mixes pure tissues that real data had already mixed).
+  int partialVolume = 1;
 };
 
 /// A synthetic short-axis MOLLI study with its ground truth.
@@ -71,6 +78,10 @@ struct Phantom {
   std::vector<float> times;     // [slice][sample], inversion times in ms, ascending
   std::vector<uint8_t> labels;  // [slice][row][col], TissueLabel
   std::vector<float> t1, t1star, a, b;  // truth, [slice][row][col]; 0 in background
+  /// Per pixel, the share of its volume (in the truth's position) that has its label: 1
+  /// inside a tissue, less on edges that partial volume mixes (all 1 when point-sampled).
+  /// The truth of a mixed pixel is its centre's tissue: score pure pixels (purity 1).
+  std::vector<float> purity;
   /// Per slice, the sample (in inversion-time order) whose position the truth is in.
   std::vector<int64_t> keySample;
   /// Per slice and sample, the largest displacement of the anatomy relative to the key image
