@@ -416,6 +416,23 @@ TEST_F(FitCommandTest, SimulateSendsTheStudyByCStore) {
   EXPECT_EQ(pacs.files().size(), 16u);
 }
 
+TEST_F(FitCommandTest, SimulateWithPartialVolumeWritesWhichPixelsArePure) {
+  const Outcome sim = runTorcht1("simulate --out " + (dir_ / "pv").string() + " --size 64 --slices 1 --partial-volume 4");
+  ASSERT_EQ(sim.status, 0) << sim.output;
+  std::vector<float> purity(64 * 64, -1.0f);
+  std::ifstream in(dir_ / "pv" / "truth" / "purity.f32", std::ios::binary);
+  ASSERT_TRUE(in.read(reinterpret_cast<char*>(purity.data()), static_cast<std::streamsize>(purity.size() * 4)));
+  const auto mixed = std::count_if(purity.begin(), purity.end(), [](float p) { return p > 0 && p < 1; });
+  const auto pure = std::count(purity.begin(), purity.end(), 1.0f);
+  EXPECT_GT(mixed, 50);
+  EXPECT_GT(pure, 64 * 64 / 2);
+  std::ifstream json(dir_ / "pv" / "truth" / "truth.json");
+  const std::string meta((std::istreambuf_iterator<char>(json)), std::istreambuf_iterator<char>());
+  EXPECT_NE(meta.find("\"partial_volume\": 4"), std::string::npos) << meta;
+  const Outcome bad = runTorcht1("simulate --out " + (dir_ / "pv9").string() + " --size 64 --partial-volume 9");
+  EXPECT_NE(bad.status, 0);
+}
+
 TEST_F(FitCommandTest, ARefusingPeerIsAClearError) {
   testing::StoreScpProcess pacs(dir_ / "pacs", "PACS", testing::StoreScpProcess::Mode::RefuseAssociation);
   ASSERT_TRUE(pacs.running()) << pacs.state();
