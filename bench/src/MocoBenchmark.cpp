@@ -23,6 +23,7 @@
 
 #include "torcht1/mapping/MapFitter.h"
 #include "torcht1/mapping/MotionCorrector.h"
+#include "torcht1/mapping/SchemeCatalog.h"
 #include "torcht1/phantom/PhantomGenerator.h"
 #include "torcht1/phantom/Tissue.h"
 
@@ -34,15 +35,30 @@ namespace {
 struct Case {
   std::string name;
   double motionMm = 0, gaspMm = 0, warpMm = 0;
+  std::string scheme;  // empty: MOLLI 5(3)3
 };
 
-// The three moving cases and the still one.
+// The three moving cases and the still one (MOLLI 5(3)3), then ShMOLLI 5(1)1(1)1 still
+// and moving (its later inversions recover incompletely: piecewise Look-Locker recovery).
 const std::vector<Case> kCases = {
-    {"still", 0, 0, 0},
-    {"drift6", 6, 0, 0},
-    {"drift3_gasp8", 3, 8, 0},
-    {"drift4_gasp6_warp3", 4, 6, 3},
+    {"still", 0, 0, 0, ""},
+    {"drift6", 6, 0, 0, ""},
+    {"drift3_gasp8", 3, 8, 0, ""},
+    {"drift4_gasp6_warp3", 4, 6, 3, ""},
+    {"shmolli_still", 0, 0, 0, "shmolli"},
+    {"shmolli_drift5_gasp6", 5, 6, 0, "shmolli"},
 };
+
+/// The acquisition scheme the catalogue picks for a slice with these inversion times.
+const mapping::AcquisitionScheme& schemeFor(const mapping::SchemeCatalog& catalog, const std::vector<float>& times,
+                                            bool shmolli) {
+  mapping::SchemeEvidence evidence;
+  evidence.description = shmolli ? "ShMOLLI" : "MOLLI";
+  evidence.inversionTimes.emplace_back(times.begin(), times.end());
+  const auto identified = catalog.identify(evidence);
+  if (!identified.scheme) throw std::runtime_error("no acquisition scheme: " + identified.reason);
+  return *identified.scheme;
+}
 
 /// A float stack [planes][rows][cols] as MetaImage (header + raw), pixel spacing in mm.
 void writeStack(const fs::path& mhd, const std::vector<float>& values, int64_t planes, int64_t rows, int64_t cols,
@@ -176,6 +192,7 @@ int main(int argc, char** argv) {
   fo.threads = threads;
   const mapping::MapFitter fitter(fo);
   const mapping::MotionCorrector corrector(fo.motion);
+  const mapping::SchemeCatalog catalog(fo);
 
   if (!scoreDir.empty()) {
     // Elastix's result: fit it without MOCO, score it in the stack's own (elastix's) frame.
@@ -185,6 +202,8 @@ int main(int argc, char** argv) {
     meta >> caseName >> k >> rows >> cols;
     std::vector<float> times(static_cast<size_t>(k));
     for (auto& t : times) meta >> t;
+    std::string schemeName = "molli";
+    meta >> schemeName;
     if (!meta) throw std::runtime_error(scoreDir + "/meta.txt unreadable");
     const int64_t voxels = rows * cols;
     mapping::FitInput in{1, k, rows, cols, readStack(registered, k * voxels), times, {}, {}, {}};
@@ -196,13 +215,13 @@ int main(int argc, char** argv) {
     const int64_t key = std::max_element(times.begin(), times.end()) - times.begin();
     const std::vector<float> truth(truthStack.begin() + key * voxels, truthStack.begin() + (key + 1) * voxels);
     const std::vector<float> labels(labelStack.begin() + key * voxels, labelStack.begin() + (key + 1) * voxels);
-    const auto r = fitter.fit(in);
+    const auto r = schemeFor(catalog, times, schemeName == "shmolli").fit(fitter, in);
     printResult(caseName, method, score(t1Of(r, voxels), truth, labels), 1e3 * (seconds + r.fitSeconds), "");
     return 0;
   }
 
   fs::create_directories(out);
-  std::printf("# %dx%d, %d slice(s) per case, SNR %.0f, device %s, MOLLI 5(3)3 native\n", size, size, slices, snr,
+  std::printf("# %dx%d, %d slice(s) per case, SNR %.0f, device %s, MOLLI 5(3)3 and ShMOLLI 5(1)1(1)1 native\n", size, size, slices, snr,
               fitter.device().c_str());
   for (const auto& c : kCases) {
     phantom::PhantomOptions po;
@@ -213,6 +232,7 @@ int main(int argc, char** argv) {
     po.motionMm = c.motionMm;
     po.gaspMm = c.gaspMm;
     po.warpMm = c.warpMm;
+    po.scheme = c.scheme;
     const auto ph = phantom::PhantomGenerator(po).generate();
     const int64_t voxels = ph.voxelsPerSlice(), k = ph.samples;
     const mapping::FitInput input{ph.slices, k, ph.rows, ph.cols, ph.pixels, ph.times, {}, {}, {}};
@@ -237,13 +257,15 @@ int main(int argc, char** argv) {
       std::ofstream meta(dir / "meta.txt");
       meta << c.name << " " << k << " " << ph.rows << " " << ph.cols;
       for (int64_t i = 0; i < k; ++i) meta << " " << ph.times[static_cast<size_t>(i)];
-      meta << "\n";
+      meta << " " << (c.scheme.empty() ? "molli" : c.scheme) << "\n";
     }
     double trueMax = 0;
     for (int64_t i = 0; i < k; ++i) trueMax = std::max<double>(trueMax, ph.trueDisplacementMm[static_cast<size_t>(i)]);
 
+    // The scheme (all slices of a phantom share it), as the node would pick it.
+    const auto& scheme = schemeFor(catalog, {ph.times.begin(), ph.times.begin() + k}, !c.scheme.empty());
     // No MOCO.
-    const auto plain = fitter.fit(input);
+    const auto plain = scheme.fit(fitter, input);
     printResult(c.name, "no MOCO", score(t1Of(plain, voxels), truth0, labels0),
                 1e3 * plain.fitSeconds / static_cast<double>(ph.slices), "");
 
@@ -254,7 +276,7 @@ int main(int argc, char** argv) {
     std::map<std::string, double> stages;
     for (int r = 0; r <= repeats; ++r) {
       const auto t0 = std::chrono::steady_clock::now();
-      moco = corrector.correct(fitter, input, ph.pixelSpacingMm, ph.pixelSpacingMm);
+      moco = corrector.correct(scheme, fitter, input, ph.pixelSpacingMm, ph.pixelSpacingMm);
       fitted = moco.fit;
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (r == 0) continue;
