@@ -534,8 +534,8 @@ MotionCorrection MotionCorrector::correct(const AcquisitionScheme& scheme, const
     const auto inValid = (gh == rows && gw == cols ? validTissue : resize(validTissue, gh, gw, true)).squeeze(1) > 0.5;
     return torch::where(inValid, mm, torch::zeros_like(mm)).amax({1, 2}).view({slices, k});
   };
-  // A batch in which the first round finds no image of any slice moved by half a pixel is
-  // still: a warp would only resample (and blur) it, so it is not registered further.
+  // A batch in which the first round finds no image of any slice moved by stillPixels (half a
+  // pixel by default) is still: a warp would only resample (and blur) it, so it is not registered further.
   const double stillMm = o.stillPixels * std::min(rowSpacingMm, colSpacingMm);
 
   for (int round = 0; round < o.rounds; ++round) {
@@ -615,8 +615,8 @@ MotionCorrection MotionCorrector::correct(const AcquisitionScheme& scheme, const
           sm.inheritedImages = inherited[static_cast<size_t>(s)];
           char reason[160];
           std::snprintf(reason, sizeof reason,
-                        "no motion found: at most %.1f mm after the first round, less than half a pixel (%.1f mm)",
-                        sm.maxDisplacementMm, stillMm);
+                        "no motion found: at most %.1f mm after the first round, less than %.2g pixel (%.1f mm)",
+                        sm.maxDisplacementMm, o.stillPixels, stillMm);
           sm.reason = reason;
         }
         out.fit = before;
