@@ -253,15 +253,18 @@ void searchTranslations(Transforms& t, const torch::Tensor& moving, const torch:
   for (int64_t i = 0; i < n; ++i) keyIndex[i] = (i / k) * k + key[static_cast<size_t>(i / k)];
   keyIndex = keyIndex.to(opts.device());
   auto best = torch::zeros({n, 2}, opts);  // translation in pixels of the current level
-  torch::Tensor field, keyField, wt;         // of the current level
+  torch::Tensor field, keyField;             // of the current level
+  std::vector<torch::Tensor> scores;         // of the finest level's window, [N] each
+  bool centred = false;                      // every image's best there is the window's centre
   for (int level = coarsest; level >= finest; --level) {
     const int64_t h = std::max<int64_t>(8, rows >> level), w = std::max<int64_t>(8, cols >> level);
     if (level != coarsest) best = best * 2;
     const auto m = resize(moving, h, w, true);
     const auto eps = noise * (3.0 / static_cast<double>(int64_t{1} << level));
     field = normalisedGradient(m, eps);
-    keyField = field.index_select(0, keyIndex);
-    wt = resize(weight, h, w, true).index_select(0, keyIndex);
+    // The key image's field with the square root of the weight folded in: the score
+    // sum w (s . k)^2 is then sum (s . k')^2.
+    keyField = field.index_select(0, keyIndex) * resize(weight, h, w, true).index_select(0, keyIndex).sqrt();
     const int r = level == coarsest ? radius : 1;
     torch::Tensor bestScore, bestShift;
     // Each image at its best shift so far (whole pixels: no interpolation), then every
@@ -277,7 +280,8 @@ void searchTranslations(Transforms& t, const torch::Tensor& moving, const torch:
         const auto shift = best + torch::tensor({static_cast<float>(dx), static_cast<float>(dy)}, opts).view({1, 2});
         // Sampling at y + d: the window starting d pixels further.
         const auto s = placed.index({Slice(), Slice(), Slice(r + dy, r + dy + h), Slice(r + dx, r + dx + w)});
-        const auto score = ((s * keyField).sum(1, true).pow(2) * wt).sum({1, 2, 3});
+        const auto score = (s * keyField).sum(1, true).pow(2).sum({1, 2, 3});
+        if (level == finest && r == 1) scores.push_back(score);
         if (!bestScore.defined()) {
           bestScore = score;
           bestShift = shift;
@@ -288,13 +292,22 @@ void searchTranslations(Transforms& t, const torch::Tensor& moving, const torch:
         }
       }
     }
+    if (level == finest && r == 1) centred = (bestShift == best).all().item<bool>();
     best = bestShift;
   }
   const int64_t h = std::max<int64_t>(8, rows >> finest), w = std::max<int64_t>(8, cols >> finest);
-  {
-    // Sub-pixel: the vertex of a parabola through the scores at the best whole-pixel shift
-    // and its neighbours, in x and in y (interpolating the field itself would blur it, and
-    // whole pixels would always win).
+  // Sub-pixel: the vertex of a parabola through the scores at the best whole-pixel shift and
+  // its neighbours, in x and in y (interpolating the field itself would blur it, and whole
+  // pixels would always win). Where every image's best is the centre of the last window, its
+  // neighbours' scores are known already.
+  torch::Tensor c, left, right, up, down;
+  if (centred) {
+    c = scores[4];
+    left = scores[3];
+    right = scores[5];
+    up = scores[1];
+    down = scores[7];
+  } else {
     auto theta = torch::eye(2, 3, opts).unsqueeze(0).repeat({n, 1, 1});
     theta.index_put_({Slice(), 0, 2}, best.index({Slice(), 0}) * (2.0 / static_cast<double>(w)));
     theta.index_put_({Slice(), 1, 2}, best.index({Slice(), 1}) * (2.0 / static_cast<double>(h)));
@@ -303,15 +316,19 @@ void searchTranslations(Transforms& t, const torch::Tensor& moving, const torch:
                                F::PadFuncOptions({1, 1, 1, 1}));
     auto scoreAt = [&](int dx, int dy) {
       const auto sh = placed.index({Slice(), Slice(), Slice(1 + dy, 1 + dy + h), Slice(1 + dx, 1 + dx + w)});
-      return ((sh * keyField).sum(1, true).pow(2) * wt).sum({1, 2, 3});
+      return (sh * keyField).sum(1, true).pow(2).sum({1, 2, 3});
     };
-    const auto c = scoreAt(0, 0);
-    auto offset = [&](const torch::Tensor& lo, const torch::Tensor& hi) {
-      const auto curv = lo - 2 * c + hi;
-      return torch::where(curv < 0, (0.5 * (lo - hi) / curv.clamp_max(-1e-12)).clamp(-0.5, 0.5), torch::zeros_like(c));
-    };
-    best = best + torch::stack({offset(scoreAt(-1, 0), scoreAt(1, 0)), offset(scoreAt(0, -1), scoreAt(0, 1))}, 1);
+    c = scoreAt(0, 0);
+    left = scoreAt(-1, 0);
+    right = scoreAt(1, 0);
+    up = scoreAt(0, -1);
+    down = scoreAt(0, 1);
   }
+  auto offset = [&](const torch::Tensor& lo, const torch::Tensor& hi) {
+    const auto curv = lo - 2 * c + hi;
+    return torch::where(curv < 0, (0.5 * (lo - hi) / curv.clamp_max(-1e-12)).clamp(-0.5, 0.5), torch::zeros_like(c));
+  };
+  best = best + torch::stack({offset(left, right), offset(up, down)}, 1);
   t.theta.index_put_({Slice(), 0, 2}, best.index({Slice(), 0}) * (2.0 / static_cast<double>(w)));
   t.theta.index_put_({Slice(), 1, 2}, best.index({Slice(), 1}) * (2.0 / static_cast<double>(h)));
 }
