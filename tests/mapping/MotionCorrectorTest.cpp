@@ -147,8 +147,8 @@ TEST(MotionCorrector, RigidDrift) {
   const auto o = run(ph);
   EXPECT_TRUE(o.moco.slices[0].corrected);
   EXPECT_LE(o.without, 87.0) << "the phantom must show the damage";
-  // Measured 91.9% at 192x192 (91.5% with 4 affine and 10 demons iterations; 88.3% with
-  // plain bicubic before the final warp was clamped): see README.
+  // Measured 91.6% at 192x192 (91.9% before the search and the last round went to full
+  // size; 88.3% with plain bicubic before the final warp was clamped): see README.
   EXPECT_GE(o.with, 90.5);
   // The largest in the valid tissue: the smooth non-rigid field adds up to ~2 mm (measured
   // 2.2) somewhere, even to a rigid motion.
@@ -255,7 +255,9 @@ TEST(MotionCorrector, ShmolliLaterInversionsAreSynthesisedFromTheirIncompleteRec
   const auto o = run(ph);
   EXPECT_TRUE(o.moco.slices[0].corrected) << o.moco.slices[0].reason;
   EXPECT_LE(o.without, 86.0) << "the phantom must show the damage";
-  EXPECT_GE(o.with, 89.5);  // measured 84.7% -> 90.2% (90.7% with 4 affine and 10 demons iterations; seeds 3 and 11: 89.9%, 89.3%)
+  // Measured 84.7% -> 91.9% (90.2% before the search and the last round went to full size;
+  // then seeds 3 and 11 gave 89.9%, 89.3%).
+  EXPECT_GE(o.with, 90.5);
   // The fit behind the maps is ShMOLLI's conditional fit, with its SAMPLES map.
   EXPECT_EQ(o.moco.fit.maps.count("SAMPLES"), 1u);
   expectDisplacements(ph, o.moco, 2.5);
@@ -297,7 +299,7 @@ TEST(MotionCorrector, SeveralNonSquareSlicesAtOnce) {
   ASSERT_EQ(o.moco.slices.size(), 3u);
   for (const auto& s : o.moco.slices) EXPECT_TRUE(s.corrected) << s.reason;
   EXPECT_GE(o.with, o.without + 8.0);
-  EXPECT_GE(o.with, 86.0);  // measured 87.3% (86.1% with plain bicubic)
+  EXPECT_GE(o.with, 89.0);  // measured 90.7% (88.0% before the full-size search and last round)
 }
 
 TEST(MotionCorrector, AFoldingFieldLosesItsNonRigidPart) {
@@ -422,7 +424,7 @@ TEST(MotionCorrector, ResamplingAloneLimitsTheEdgesOfAPointSampledPhantom) {
   // sub-pixel resampling mixes blood into the myocardium's edge pixels. Moved back by the
   // true motion, a 6 mm drift keeps only ~88% of the myocardium within 5%; that, not the
   // registration, bounds MOCO on point-sampled phantoms (measured, MOLLI: bicubic 88.5%,
-  // nearest 93.4%, MOCO 91.9%; ShMOLLI: bicubic 88.0%, nearest 95.7%, MOCO 87.9%).
+  // nearest 93.4%, MOCO 91.6%; ShMOLLI: bicubic 88.0%, nearest 95.7%, MOCO 89.8%).
   for (const char* scheme : {"", "shmolli"}) {
     auto po = moving(6, 0, 0);
     po.scheme = scheme;
@@ -436,20 +438,16 @@ TEST(MotionCorrector, ResamplingAloneLimitsTheEdgesOfAPointSampledPhantom) {
 TEST(MotionCorrector, WithPartialVolumeTheRegistrationIsScoredOnPurePixels) {
   // With partial volume (each pixel the mean of 4 x 4 points of its volume, as a scanner's
   // voxel), the pixels that are wholly myocardium survive resampling: undoing the true
-  // motion keeps ~96% of them within 5%, and MOLLI's MOCO reaches it (measured: MOLLI
-  // bicubic 95.7%, MOCO 95.7%). ShMOLLI's MOCO does not yet (bicubic 96.4%, MOCO 92.4%):
-  // its registration, not the resampling, is what is left to improve.
+  // motion keeps ~96% of them within 5%, and MOCO reaches it (measured: MOLLI bicubic
+  // 95.7%, MOCO 96.5%; ShMOLLI bicubic 96.4%, MOCO 96.0%, 92.4% before the search and the
+  // last round went to full size).
   for (const char* scheme : {"", "shmolli"}) {
     auto po = moving(6, 0, 0);
     po.scheme = scheme;
     po.partialVolume = 4;
     const auto r = truthVsMoco(make(po));
     EXPECT_GE(r.bicubic, 94.0) << "pure pixels survive the resampling";
-    if (std::string(scheme).empty()) {
-      EXPECT_GE(r.moco, r.bicubic - 1.5) << "MOLLI's registration is as good as the true motion";
-    } else {
-      EXPECT_GE(r.moco, 91.0) << "ShMOLLI's registration (measured 92.4%; the true motion gives 96.4%)";
-    }
+    EXPECT_GE(r.moco, r.bicubic - 1.5) << "the registration is as good as the true motion";
     EXPECT_GT(r.mixed, 1000) << "mixed pixels are there, and not scored";
   }
 }

@@ -19,7 +19,7 @@ struct MotionOptions {
   /// 5% (drift / gasp / warp / ShMOLLI drift + gasp), p95 error: finest level 1 (the last
   /// round at half size, the earlier at a quarter) 93.5 / 93.3 / 88.5 / 93.0 %, p95 9-17 %;
   /// 0 (the default: the last round at full size, the earlier at half) 95.2 / 94.4 / 90.4 /
-  /// 93.5 %, p95 5-12 %, for about 1.5x the time.
+  /// 93.5 %, p95 5-12 %, for about 1.5x the time of level 1 (one paired run, noisy here).
   int coarsestLevel = 2;
   int finestLevel = 0;
   int demonsFinestLevel = 1;
