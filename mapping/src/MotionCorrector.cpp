@@ -243,20 +243,40 @@ torch::Tensor leaveOneOut(const torch::Tensor& a, const torch::Tensor& b, const 
 /// product of both images' edge directions): contrast- and polarity-free, so that it holds
 /// for the early images that the model cannot place (MOLLI's first images come in pairs
 /// that alone determine the early curve: the model accepts both shifted together). Coarse
-/// to fine, +-`radius` pixels at the coarsest level, +-1 at the finer ones; at the finest,
-/// the score's peak between whole pixels.
+/// to full size, +-`radius` pixels at the coarsest level, +-1 at the finer ones; at full
+/// size, the score's peak between whole pixels.
 void searchTranslations(Transforms& t, const torch::Tensor& moving, const torch::Tensor& weight, const torch::Tensor& noise,
-                        const std::vector<int64_t>& key, int64_t k, int coarsest, int finest, int radius) {
+                        const std::vector<int64_t>& key, int64_t k, int coarsest, int radius) {
   const int64_t n = moving.size(0), rows = moving.size(2), cols = moving.size(3);
   const auto opts = moving.options();
   auto keyIndex = torch::empty({n}, torch::TensorOptions().dtype(torch::kLong));
   for (int64_t i = 0; i < n; ++i) keyIndex[i] = (i / k) * k + key[static_cast<size_t>(i / k)];
   keyIndex = keyIndex.to(opts.device());
+  // The translation `shift` (pixels of an h x w level) as grid_sample's affine transforms.
+  auto translation = [&](const torch::Tensor& shift, int64_t h, int64_t w) {
+    auto theta = torch::eye(2, 3, opts).unsqueeze(0).repeat({n, 1, 1});
+    theta.index_put_({Slice(), 0, 2}, shift.index({Slice(), 0}) * (2.0 / static_cast<double>(w)));
+    theta.index_put_({Slice(), 1, 2}, shift.index({Slice(), 1}) * (2.0 / static_cast<double>(h)));
+    return theta;
+  };
+  torch::Tensor field, keyField;  // of the current level
+  // Each image's field at `shift` (whole pixels: no interpolation), padded by r with flat
+  // (zero) field, so that every further whole-pixel shift up to r is a window into it.
+  auto placedAt = [&](const torch::Tensor& shift, int64_t h, int64_t w, int r) {
+    return F::pad(F::grid_sample(field, F::affine_grid(translation(shift, h, w), {n, 2, h, w}, false),
+                                 F::GridSampleFuncOptions().mode(torch::kNearest).padding_mode(torch::kZeros).align_corners(false)),
+                  F::PadFuncOptions({r, r, r, r}));
+  };
+  // The score of the window d = (dx, dy) further (sampling at y + d) [N].
+  auto scoreOf = [&](const torch::Tensor& placed, int64_t h, int64_t w, int r, int dx, int dy) {
+    const auto s = placed.index({Slice(), Slice(), Slice(r + dy, r + dy + h), Slice(r + dx, r + dx + w)});
+    return (s * keyField).sum(1, true).pow(2).sum({1, 2, 3});
+  };
+  const int64_t h0 = std::max<int64_t>(8, rows), w0 = std::max<int64_t>(8, cols);  // the full size's grid
   auto best = torch::zeros({n, 2}, opts);  // translation in pixels of the current level
-  torch::Tensor field, keyField;             // of the current level
-  std::vector<torch::Tensor> scores;         // of the finest level's window, [N] each
-  bool centred = false;                      // every image's best there is the window's centre
-  for (int level = coarsest; level >= finest; --level) {
+  std::vector<torch::Tensor> scores;       // of the full size's window, [N] each
+  bool centred = false;                    // every image's best there is the window's centre
+  for (int level = coarsest; level >= 0; --level) {
     const int64_t h = std::max<int64_t>(8, rows >> level), w = std::max<int64_t>(8, cols >> level);
     if (level != coarsest) best = best * 2;
     const auto m = resize(moving, h, w, true);
@@ -266,22 +286,14 @@ void searchTranslations(Transforms& t, const torch::Tensor& moving, const torch:
     // sum w (s . k)^2 is then sum (s . k')^2.
     keyField = field.index_select(0, keyIndex) * resize(weight, h, w, true).index_select(0, keyIndex).sqrt();
     const int r = level == coarsest ? radius : 1;
+    const bool keep = level == 0 && r == 1;
     torch::Tensor bestScore, bestShift;
-    // Each image at its best shift so far (whole pixels: no interpolation), then every
-    // further whole-pixel shift as a window into it, padded with flat (zero) field.
-    auto theta = torch::eye(2, 3, opts).unsqueeze(0).repeat({n, 1, 1});
-    theta.index_put_({Slice(), 0, 2}, best.index({Slice(), 0}) * (2.0 / static_cast<double>(w)));
-    theta.index_put_({Slice(), 1, 2}, best.index({Slice(), 1}) * (2.0 / static_cast<double>(h)));
-    const auto placed = F::pad(F::grid_sample(field, F::affine_grid(theta, {n, 2, h, w}, false),
-                                              F::GridSampleFuncOptions().mode(torch::kNearest).padding_mode(torch::kZeros).align_corners(false)),
-                               F::PadFuncOptions({r, r, r, r}));
+    const auto placed = placedAt(best, h, w, r);
     for (int dy = -r; dy <= r; ++dy) {
       for (int dx = -r; dx <= r; ++dx) {
         const auto shift = best + torch::tensor({static_cast<float>(dx), static_cast<float>(dy)}, opts).view({1, 2});
-        // Sampling at y + d: the window starting d pixels further.
-        const auto s = placed.index({Slice(), Slice(), Slice(r + dy, r + dy + h), Slice(r + dx, r + dx + w)});
-        const auto score = (s * keyField).sum(1, true).pow(2).sum({1, 2, 3});
-        if (level == finest && r == 1) scores.push_back(score);
+        const auto score = scoreOf(placed, h, w, r, dx, dy);
+        if (keep) scores.push_back(score);
         if (!bestScore.defined()) {
           bestScore = score;
           bestShift = shift;
@@ -292,10 +304,9 @@ void searchTranslations(Transforms& t, const torch::Tensor& moving, const torch:
         }
       }
     }
-    if (level == finest && r == 1) centred = (bestShift == best).all().item<bool>();
+    if (keep) centred = (bestShift == best).all().item<bool>();
     best = bestShift;
   }
-  const int64_t h = std::max<int64_t>(8, rows >> finest), w = std::max<int64_t>(8, cols >> finest);
   // Sub-pixel: the vertex of a parabola through the scores at the best whole-pixel shift and
   // its neighbours, in x and in y (interpolating the field itself would blur it, and whole
   // pixels would always win). Where every image's best is the centre of the last window, its
@@ -308,29 +319,19 @@ void searchTranslations(Transforms& t, const torch::Tensor& moving, const torch:
     up = scores[1];
     down = scores[7];
   } else {
-    auto theta = torch::eye(2, 3, opts).unsqueeze(0).repeat({n, 1, 1});
-    theta.index_put_({Slice(), 0, 2}, best.index({Slice(), 0}) * (2.0 / static_cast<double>(w)));
-    theta.index_put_({Slice(), 1, 2}, best.index({Slice(), 1}) * (2.0 / static_cast<double>(h)));
-    const auto placed = F::pad(F::grid_sample(field, F::affine_grid(theta, {n, 2, h, w}, false),
-                                              F::GridSampleFuncOptions().mode(torch::kNearest).padding_mode(torch::kZeros).align_corners(false)),
-                               F::PadFuncOptions({1, 1, 1, 1}));
-    auto scoreAt = [&](int dx, int dy) {
-      const auto sh = placed.index({Slice(), Slice(), Slice(1 + dy, 1 + dy + h), Slice(1 + dx, 1 + dx + w)});
-      return (sh * keyField).sum(1, true).pow(2).sum({1, 2, 3});
-    };
-    c = scoreAt(0, 0);
-    left = scoreAt(-1, 0);
-    right = scoreAt(1, 0);
-    up = scoreAt(0, -1);
-    down = scoreAt(0, 1);
+    const auto placed = placedAt(best, h0, w0, 1);
+    c = scoreOf(placed, h0, w0, 1, 0, 0);
+    left = scoreOf(placed, h0, w0, 1, -1, 0);
+    right = scoreOf(placed, h0, w0, 1, 1, 0);
+    up = scoreOf(placed, h0, w0, 1, 0, -1);
+    down = scoreOf(placed, h0, w0, 1, 0, 1);
   }
   auto offset = [&](const torch::Tensor& lo, const torch::Tensor& hi) {
     const auto curv = lo - 2 * c + hi;
     return torch::where(curv < 0, (0.5 * (lo - hi) / curv.clamp_max(-1e-12)).clamp(-0.5, 0.5), torch::zeros_like(c));
   };
   best = best + torch::stack({offset(left, right), offset(up, down)}, 1);
-  t.theta.index_put_({Slice(), 0, 2}, best.index({Slice(), 0}) * (2.0 / static_cast<double>(w)));
-  t.theta.index_put_({Slice(), 1, 2}, best.index({Slice(), 1}) * (2.0 / static_cast<double>(h)));
+  t.theta = translation(best, h0, w0);
 }
 
 /// Bicubic resampling of `image` [N, 1, H, W] at `grid` [N, h, w, 2] (border padding, magnitude
@@ -517,10 +518,9 @@ MotionCorrection MotionCorrector::correct(const AcquisitionScheme& scheme, const
   // paired early images, and the rounds keep what the search leaves (bench/run-moco's
   // myocardium within 5%, drift / gasp / warp / ShMOLLI: 91.8 / 90.9 / 90.9 / 86.8 % with the
   // search stopping at whole pixels of half size, 94.3 / 93.8 / 90.2 / 92.8 % now).
-  searchTranslations(t, moving, weightFull, noiseScaled, key, k, o.coarsestLevel, 0, o.searchRadiusPixels);
+  searchTranslations(t, moving, weightFull, noiseScaled, key, k, o.coarsestLevel, o.searchRadiusPixels);
   stage("search");
   FitResult current;
-  torch::Tensor currentImages = moving;
   std::vector<int> inherited(static_cast<size_t>(slices), 0);
 
   // Registered or not, the scheme fits the voxels the unregistered fit chose, with its noise.
@@ -635,17 +635,18 @@ MotionCorrection MotionCorrector::correct(const AcquisitionScheme& scheme, const
   // pixel by default) is still: a warp would only resample (and blur) it, so it is not registered further.
   const double stillMm = o.stillPixels * std::min(rowSpacingMm, colSpacingMm);
 
-  // The pyramid, coarse to fine; the demons run down to demonsFinestLevel (the field is
-  // smooth: finer, it would follow the noise), the affine step to finestLevel.
-  std::vector<Level> levels;
-  for (int level = o.coarsestLevel; level >= o.finestLevel; --level) {
+  // The pyramid, made level by level when a round first reaches it (full size only in the
+  // last round: a still batch stops before); the demons run down to demonsFinestLevel (the
+  // field is smooth: finer, it would follow the noise), the affine step to finestLevel.
+  std::map<int, Level> levels;
+  auto levelAt = [&](int level) -> const Level& {
+    if (const auto it = levels.find(level); it != levels.end()) return it->second;
     const double reduce = static_cast<double>(int64_t{1} << level);
     // The field's smoothness in mm, whatever the pixel size (at least half a pixel).
     const double sigmaPixels = std::max(0.5, o.demonsSigmaMm / (0.5 * (rowSpacingMm + colSpacingMm) * reduce));
     const bool demons = o.nonRigid && o.demonsIterations > 0 && level >= o.demonsFinestLevel;
-    levels.emplace_back(level, moving, weightFull, validTissue, sigmaPixels, demons);
-  }
-  stage("rounds: other");
+    return levels.try_emplace(level, level, moving, weightFull, validTissue, sigmaPixels, demons).first->second;
+  };
 
   for (int round = 0; round < o.rounds; ++round) {
     // The earlier rounds stop a level short of the finest: they bring the images near, the
@@ -658,7 +659,7 @@ MotionCorrection MotionCorrector::correct(const AcquisitionScheme& scheme, const
     torch::Tensor sampled;
     current = timedFit(lowInput(fg, grid, sampled));
     stage("rounds: fit");
-    currentImages = sampled / scale;
+    const auto currentImages = sampled / scale;
     // Synthetic twins |A - B exp(-t/T1*)|; outside the fitted tissue, the image itself.
     auto mapOf = [&](const char* name) {
       return torch::from_blob(const_cast<float*>(current.map(name).data()), {slices, 1, fg.h, fg.w}, torch::kFloat32)
@@ -675,8 +676,8 @@ MotionCorrection MotionCorrector::correct(const AcquisitionScheme& scheme, const
     const auto structure = ((sx * sx + sy * sy) * fg.weight).sum({1, 2, 3}) / fg.weight.sum({1, 2, 3}).clamp_min(1);
     const auto structureCpu = structure.sqrt().to(torch::kCPU);
 
-    for (const auto& lv : levels) {
-      if (lv.level < finest) break;
+    for (int level = o.coarsestLevel; level >= finest; --level) {
+      const Level& lv = levelAt(level);
       const auto target = resize(synth, lv.h, lv.w, true);
       stage("rounds: other");
       affineSteps(t, lv, target, o.affineIterations, round == 0 && lv.level == o.coarsestLevel);
