@@ -183,6 +183,7 @@ int main(int argc, char** argv) {
   app.add_option("--coarsest-level", mo.coarsestLevel, "MOCO: coarsest registration level");
   app.add_option("--finest-level", mo.finestLevel, "MOCO: finest registration level");
   app.add_option("--demons-finest-level", mo.demonsFinestLevel, "MOCO: finest level of the demons");
+  app.add_option("--demons-rounds", mo.demonsRounds, "MOCO: the demons run in the last this-many rounds");
   app.add_option("--demons-sigma-mm", mo.demonsSigmaMm, "MOCO: demons regularisation sigma, mm");
   app.add_flag("!--affine-only", mo.nonRigid, "MOCO: no demons");
   app.add_option("--demons-step", mo.demonsStepPixels, "MOCO: demons largest step, pixels");

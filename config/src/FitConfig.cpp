@@ -61,6 +61,7 @@ mapping::FitOptions FitConfig::fromDocument(const ConfigDocument& document) {
     m.number("coarsest_level", o.motion.coarsestLevel, 0, 5);
     m.number("finest_level", o.motion.finestLevel, 0, 5);
     m.number("demons_finest_level", o.motion.demonsFinestLevel, 0, 5);
+    m.number("demons_rounds", o.motion.demonsRounds, 1, 10);
     m.number("search_radius_pixels", o.motion.searchRadiusPixels, 0, 16);
     m.number("affine_iterations", o.motion.affineIterations, 0, 100);
     m.flag("non_rigid", o.motion.nonRigid);

@@ -388,6 +388,7 @@ MotionCorrector::MotionCorrector(MotionOptions options) : options_(options) {
     throw FitError("motion_correction levels must satisfy 0 <= finest_level <= coarsest_level <= 5");
   }
   if (o.demonsFinestLevel < 0 || o.demonsFinestLevel > 5) throw FitError("motion_correction.demons_finest_level must be 0..5");
+  if (o.demonsRounds < 1 || o.demonsRounds > 10) throw FitError("motion_correction.demons_rounds must be 1..10");
   if (o.affineIterations < 0 || o.affineIterations > 100) throw FitError("motion_correction.affine_iterations must be 0..100");
   if (o.demonsIterations < 0 || o.demonsIterations > 500) throw FitError("motion_correction.demons_iterations must be 0..500");
   if (!(o.demonsStepPixels > 0 && o.demonsStepPixels <= 5)) throw FitError("motion_correction.demons_step_pixels must be in (0, 5]");
@@ -682,7 +683,7 @@ MotionCorrection MotionCorrector::correct(const AcquisitionScheme& scheme, const
       stage("rounds: other");
       affineSteps(t, lv, target, o.affineIterations, round == 0 && lv.level == o.coarsestLevel);
       stage("rounds: affine");
-      if (lv.blurX.defined()) {
+      if (lv.blurX.defined() && round >= o.rounds - o.demonsRounds) {
         // Where the twin's gradient does not stand clear of the noise, the force is damped:
         // a gradient of noise alone would otherwise move the field at random.
         const double reduce = static_cast<double>(int64_t{1} << lv.level);

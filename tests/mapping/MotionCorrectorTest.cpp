@@ -360,11 +360,12 @@ TEST(MotionCorrector, BrightFatPostContrast) {
   po.seed = 23;
   const auto ph = make(po);
   const auto o = run(ph);
-  EXPECT_GE(o.with, o.without - 1.0);
-  // Measured 87.5% (88.4% with the search and every round at half size, 87.5% with
-  // null_structure_fraction 0.15): beside fat this bright MOCO gains nothing, and must lose
-  // almost nothing.
-  EXPECT_GE(o.with, 87.0);
+  // Measured 86.8% against 87.8% unregistered with the demons in the last round only (87.5%
+  // with them in every round, 88.4% with the search and every round at half size): beside
+  // fat this bright MOCO gains nothing, and must lose little (the field in every round cost
+  // the map 0.75 pixel on moving ShMOLLI and kept still ShMOLLI series from stopping).
+  EXPECT_GE(o.with, o.without - 1.5);
+  EXPECT_GE(o.with, 86.5);
   // No warped value leaves the range of the source image (magnitude data, no overshoot).
   const auto [lo, hi] = std::minmax_element(ph.pixels.begin(), ph.pixels.end());
   for (float v : o.moco.input.pixels) {
