@@ -28,7 +28,8 @@ struct MotionOptions {
   /// aligned follows their blur, and the rounds add it up: on ShMOLLI with 3 mm drift the
   /// map moved 0.75 pixel off the key image with the demons in every round (1.0 with 6
   /// rounds), and the first round's field alone (0.7 mm of noise) kept a still ShMOLLI
-  /// series from stopping. bench/run-moco (drift / gasp / warp / ShMOLLI, within 5%, p95):
+  /// series from stopping. bench/run-moco's cases, one run each of
+  /// `torcht1-moco-bench --repeats 1` (drift / gasp / warp / ShMOLLI, within 5%, p95):
   /// every round 95.2 / 94.3 / 90.3 / 93.5 %, p95 4.8 / 7.3 / 12.0 / 6.9 %; last round only
   /// 95.1 / 94.5 / 90.7 / 93.4 %, p95 4.9 / 6.2 / 11.0 / 6.7 %, the ShMOLLI still series
   /// stopped after its first round (171 ms against 819 ms).
